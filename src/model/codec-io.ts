@@ -1,0 +1,207 @@
+// Byte-level writer and reader for the model's canonical binary encoding: unsigned
+// LEB128 varints (shortest form only), bigints as sign + length + big-endian magnitude,
+// UTF-8 strings and byte strings with a length prefix. The reader reports every failure
+// as a `DecodeFailure` carrying the offset and field, caught at the codec's public edge.
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/** Largest number a varint may carry: Number.MAX_SAFE_INTEGER. */
+const VARINT_BYTES_MAX = 8;
+
+export class ByteWriter {
+  private buffer = new Uint8Array(256);
+  private length = 0;
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    let capacity = this.buffer.length * 2;
+    while (capacity < this.length + extra) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  byte(value: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = value;
+  }
+
+  /** A non-negative safe integer as a shortest-form unsigned LEB128. */
+  varint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint out of range: ${value}`);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.byte((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    this.byte(rest);
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.varint(bytes.length);
+    this.raw(bytes);
+  }
+
+  string(text: string): void {
+    this.bytes(utf8Encoder.encode(text));
+  }
+
+  boolean(value: boolean): void {
+    this.byte(value ? 1 : 0);
+  }
+
+  /** Sign byte (0: >= 0, 1: < 0), then the magnitude as length-prefixed big-endian bytes, no leading zero. */
+  bigint(value: bigint): void {
+    this.byte(value < 0n ? 1 : 0);
+    let hex = (value < 0n ? -value : value).toString(16);
+    if (value === 0n) hex = '';
+    if (hex.length % 2 === 1) hex = `0${hex}`;
+    const magnitude = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < magnitude.length; i++) magnitude[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    this.bytes(magnitude);
+  }
+
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+export type DecodeReason =
+  | 'truncated'
+  | 'trailing-bytes'
+  | 'unknown-version'
+  | 'unknown-tag'
+  | 'non-canonical'
+  | 'invalid-utf8'
+  | 'out-of-range'
+  | 'digest-mismatch';
+
+/** The one error type decoding throws internally; the public codec returns it as a value. */
+export class DecodeFailure extends Error {
+  constructor(
+    readonly field: string,
+    readonly offset: number,
+    readonly reason: DecodeReason,
+    detail: string,
+  ) {
+    super(`${field} at byte ${offset}: ${reason} (${detail})`);
+  }
+}
+
+export class ByteReader {
+  private offset = 0;
+
+  constructor(private readonly input: Uint8Array) {}
+
+  get position(): number {
+    return this.offset;
+  }
+
+  fail(field: string, reason: DecodeReason, detail: string, offset = this.offset): never {
+    throw new DecodeFailure(field, offset, reason, detail);
+  }
+
+  byte(field: string): number {
+    const value = this.input[this.offset];
+    if (value === undefined) this.fail(field, 'truncated', 'input ended');
+    this.offset++;
+    return value;
+  }
+
+  varint(field: string): number {
+    const start = this.offset;
+    let value = 0;
+    let scale = 1;
+    for (let count = 0; count < VARINT_BYTES_MAX; count++) {
+      const next = this.byte(field);
+      value += (next & 0x7f) * scale;
+      if ((next & 0x80) === 0) {
+        if (next === 0 && count > 0)
+          this.fail(field, 'non-canonical', 'varint has a trailing zero byte', start);
+        if (!Number.isSafeInteger(value)) this.fail(field, 'out-of-range', 'varint over 2^53 - 1', start);
+        return value;
+      }
+      scale *= 0x80;
+    }
+    return this.fail(field, 'out-of-range', 'varint longer than 8 bytes', start);
+  }
+
+  raw(field: string, length: number): Uint8Array {
+    if (this.input.length - this.offset < length) this.fail(field, 'truncated', `needs ${length} bytes`);
+    const slice = this.input.slice(this.offset, this.offset + length);
+    this.offset += length;
+    return slice;
+  }
+
+  bytes(field: string): Uint8Array {
+    return this.raw(field, this.varint(field));
+  }
+
+  string(field: string): string {
+    const start = this.offset;
+    const bytes = this.bytes(field);
+    try {
+      return utf8Decoder.decode(bytes);
+    } catch {
+      return this.fail(field, 'invalid-utf8', 'not well-formed UTF-8', start);
+    }
+  }
+
+  boolean(field: string): boolean {
+    const value = this.byte(field);
+    if (value > 1) this.fail(field, 'non-canonical', `boolean byte ${value}`, this.offset - 1);
+    return value === 1;
+  }
+
+  bigint(field: string): bigint {
+    const start = this.offset;
+    const sign = this.byte(field);
+    if (sign > 1) this.fail(field, 'non-canonical', `sign byte ${sign}`, start);
+    const magnitude = this.bytes(field);
+    if (magnitude.length === 0) {
+      if (sign === 1) this.fail(field, 'non-canonical', 'negative zero', start);
+      return 0n;
+    }
+    if (magnitude[0] === 0) this.fail(field, 'non-canonical', 'leading zero byte in magnitude', start);
+    let hex = '';
+    for (const byte of magnitude) hex += byte.toString(16).padStart(2, '0');
+    const value = BigInt(`0x${hex}`);
+    return sign === 1 ? -value : value;
+  }
+
+  /** Fails unless every byte was consumed. */
+  end(): void {
+    if (this.offset !== this.input.length) {
+      this.fail('end', 'trailing-bytes', `${this.input.length - this.offset} bytes after the end`);
+    }
+  }
+}
+
+export function writeList<T>(writer: ByteWriter, list: readonly T[], write: (entry: T) => void): void {
+  writer.varint(list.length);
+  for (const entry of list) write(entry);
+}
+
+/** Reads a counted list; every entry takes at least one byte, so hostile counts end as `truncated`. */
+export function readList<T>(reader: ByteReader, field: string, read: (field: string) => T): T[] {
+  const count = reader.varint(`${field}.length`);
+  const list: T[] = [];
+  for (let i = 0; i < count; i++) list.push(read(`${field}[${i}]`));
+  return list;
+}
+
+export function writeOptionalKey(writer: ByteWriter, key: string | undefined): void {
+  writer.boolean(key !== undefined);
+  if (key !== undefined) writer.string(key);
+}
+
+export function readOptionalKey(reader: ByteReader, field: string): string | undefined {
+  return reader.boolean(`${field}.present`) ? reader.string(field) : undefined;
+}
