@@ -1,0 +1,190 @@
+// Tests of LmdbStorage against the Storage contract of src/env/storage.ts: atomic ordered
+// batches, read-your-writes before the commit, bytewise range reads and group commit.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StorageError } from '../../src/env/index.ts';
+import { LmdbStorage, storageErrorFrom } from '../../src/runtime/lmdb-storage.ts';
+
+const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
+const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+const opened: Array<{ storage: LmdbStorage; dir: string }> = [];
+
+function openStorage(dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-'))): {
+  storage: LmdbStorage;
+  dir: string;
+} {
+  const entry = { storage: LmdbStorage.open({ path: dir }), dir };
+  opened.push(entry);
+  return entry;
+}
+
+afterEach(async () => {
+  for (const { storage, dir } of opened.splice(0)) {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('LmdbStorage', () => {
+  it('reads its own writes before the commit resolves, and after', async () => {
+    const { storage } = openStorage();
+    const written = storage.write([{ kind: 'put', key: text('a'), value: text('1') }]);
+    expect(storage.get(text('a'))).toEqual(text('1'));
+    expect([...storage.range({})]).toEqual([[text('a'), text('1')]]);
+    await written;
+    expect(storage.get(text('a'))).toEqual(text('1'));
+    const deleted = storage.write([{ kind: 'delete', key: text('a') }]);
+    expect(storage.get(text('a'))).toBeUndefined();
+    expect([...storage.range({})]).toEqual([]);
+    await deleted;
+    expect(storage.get(text('a'))).toBeUndefined();
+  });
+
+  it('applies batches in call order, the last write to a key winning', async () => {
+    const { storage } = openStorage();
+    const writes = [];
+    for (let i = 0; i < 50; i += 1)
+      writes.push(storage.write([{ kind: 'put', key: text('k'), value: bytes(i) }]));
+    await Promise.all(writes);
+    expect(storage.get(text('k'))).toEqual(bytes(49));
+  });
+
+  it('returns buffers the caller owns', async () => {
+    const { storage } = openStorage();
+    await storage.write([{ kind: 'put', key: text('a'), value: text('xyz') }]);
+    storage.get(text('a'))![0] = 0;
+    for (const [, value] of storage.range({})) value[0] = 0;
+    expect(storage.get(text('a'))).toEqual(text('xyz'));
+  });
+
+  it('keeps every acknowledged batch across close and reopen', async () => {
+    const first = openStorage();
+    await first.storage.write([
+      { kind: 'put', key: bytes(1), value: bytes(10) },
+      { kind: 'put', key: bytes(2), value: bytes(20) },
+    ]);
+    void first.storage.write([{ kind: 'put', key: bytes(3), value: bytes(30) }]);
+    await first.storage.close();
+    const second = LmdbStorage.open({ path: first.dir });
+    expect([...second.range({})]).toEqual([
+      [bytes(1), bytes(10)],
+      [bytes(2), bytes(20)],
+      [bytes(3), bytes(30)],
+    ]);
+    await second.close();
+  });
+
+  it('reads ranges in bytewise order: start inclusive, end exclusive, reverse, limit', async () => {
+    const { storage } = openStorage();
+    const keys = [bytes(0), bytes(1), bytes(1, 0), bytes(1, 255), bytes(2), bytes(255), bytes(255, 255)];
+    await storage.write(keys.map((key) => ({ kind: 'put' as const, key, value: key })));
+    const keysOf = (range: Parameters<LmdbStorage['range']>[0]): Uint8Array[] =>
+      [...storage.range(range)].map(([key]) => key);
+    expect(keysOf({})).toEqual(keys);
+    expect(keysOf({ start: bytes(1), end: bytes(2) })).toEqual([bytes(1), bytes(1, 0), bytes(1, 255)]);
+    expect(keysOf({ start: bytes(1), end: bytes(2), reverse: true })).toEqual([
+      bytes(1, 255),
+      bytes(1, 0),
+      bytes(1),
+    ]);
+    expect(keysOf({ start: bytes(1), limit: 2 })).toEqual([bytes(1), bytes(1, 0)]);
+    expect(keysOf({ reverse: true, limit: 2 })).toEqual([bytes(255, 255), bytes(255)]);
+    expect(keysOf({ end: bytes(1), reverse: true })).toEqual([bytes(0)]);
+    expect(keysOf({ start: bytes(3), end: bytes(3) })).toEqual([]);
+    expect(keysOf({ limit: 0 })).toEqual([]);
+  });
+
+  it('merges pending writes into range reads in order, shadowing and deleting', async () => {
+    const { storage } = openStorage();
+    await storage.write([1, 3, 5, 7].map((k) => ({ kind: 'put' as const, key: bytes(k), value: bytes(k) })));
+    void storage.write([
+      { kind: 'put', key: bytes(2), value: bytes(2) },
+      { kind: 'put', key: bytes(5), value: bytes(50) },
+      { kind: 'delete', key: bytes(3) },
+      { kind: 'put', key: bytes(8), value: bytes(8) },
+    ]);
+    const entries = (range: Parameters<LmdbStorage['range']>[0]): number[][] =>
+      [...storage.range(range)].map(([key, value]) => [key[0]!, value[0]!]);
+    expect(entries({})).toEqual([
+      [1, 1],
+      [2, 2],
+      [5, 50],
+      [7, 7],
+      [8, 8],
+    ]);
+    expect(entries({ reverse: true })).toEqual([
+      [8, 8],
+      [7, 7],
+      [5, 50],
+      [2, 2],
+      [1, 1],
+    ]);
+    expect(entries({ start: bytes(2), end: bytes(8), limit: 2 })).toEqual([
+      [2, 2],
+      [5, 50],
+    ]);
+    expect(entries({ reverse: true, limit: 3 })).toEqual([
+      [8, 8],
+      [7, 7],
+      [5, 50],
+    ]);
+  });
+
+  it('shares one commit among all writes of one event-loop turn (group commit)', async () => {
+    const { storage } = openStorage();
+    await storage.write([{ kind: 'put', key: text('warm'), value: text('up') }]);
+    const before = storage.counters().commits;
+    const writes = [];
+    for (let i = 0; i < 1000; i += 1) {
+      writes.push(storage.write([{ kind: 'put', key: text(`key-${i}`), value: text(`value-${i}`) }]));
+    }
+    await Promise.all(writes);
+    expect(storage.counters().commits - before).toBe(1);
+    expect(storage.counters().groupBatchesLargest).toBe(1000);
+    for (let i = 0; i < 1000; i += 10) expect(storage.get(text(`key-${i}`))).toEqual(text(`value-${i}`));
+  });
+
+  it('groups writes that arrive while a commit is in flight into the next commit', async () => {
+    const { storage } = openStorage();
+    const writes = [storage.write([{ kind: 'put', key: text('first'), value: text('1') }])];
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 100; i += 1) {
+      writes.push(storage.write([{ kind: 'put', key: text(`later-${i}`), value: text('x') }]));
+      await Promise.resolve();
+    }
+    await Promise.all(writes);
+    expect(storage.counters().commits).toBeLessThanOrEqual(3);
+  });
+
+  it('rejects writes with the typed "closed" error after close, and invalid keys at once', async () => {
+    const { storage } = openStorage();
+    await expect(storage.write([{ kind: 'put', key: new Uint8Array(0), value: text('v') }])).rejects.toThrow(
+      RangeError,
+    );
+    await expect(
+      storage.write([{ kind: 'put', key: new Uint8Array(1979), value: text('v') }]),
+    ).rejects.toThrow(RangeError);
+    expect(storage.get(new Uint8Array(0))).toBeUndefined();
+    await storage.close();
+    const rejected = await storage
+      .write([{ kind: 'put', key: text('a'), value: text('v') }])
+      .catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(StorageError);
+    expect((rejected as StorageError).kind).toBe('closed');
+    expect(() => storage.get(text('a'))).toThrow(StorageError);
+  });
+
+  it('maps disk-full and other failures to typed kinds', () => {
+    expect(storageErrorFrom(Object.assign(new Error('write failed'), { code: 'ENOSPC' })).kind).toBe(
+      'disk-full',
+    );
+    expect(storageErrorFrom(new Error('MDB_MAP_FULL: Environment mapsize limit reached')).kind).toBe(
+      'disk-full',
+    );
+    expect(storageErrorFrom(new Error('Database is closed')).kind).toBe('closed');
+    expect(storageErrorFrom(new Error('EIO: i/o error')).kind).toBe('io-error');
+  });
+});
