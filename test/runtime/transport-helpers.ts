@@ -1,7 +1,7 @@
 // Helpers of the transport tests: keyrings, pairs of live TcpNetworks on loopback, and
 // waiting for a condition with a deadline.
 import { hostId, type HostId } from '../../src/env/index.ts';
-import { AddressBook } from '../../src/runtime/address-book.ts';
+import type { AddressBook } from '../../src/runtime/address-book.ts';
 import { Keyring } from '../../src/runtime/keyring.ts';
 import { TcpNetwork, type TcpNetworkLimits } from '../../src/runtime/tcp-network.ts';
 
