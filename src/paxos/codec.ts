@@ -1,0 +1,280 @@
+// Deterministic binary codec for Paxos messages: a version byte, a kind byte, then the
+// fields as fixed-order tuples. Decoding hostile bytes returns a typed error, never throws.
+import type { PaxosMessage } from './messages.ts';
+import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
+import { nodeIdBytesMax } from './types.ts';
+
+export const codecVersion = 1;
+/** Largest encoded message accepted by `decodeMessage`. */
+export const messageBytesMax = 8 * 1024 * 1024;
+/** Most log entries in one message (promise, catch-up reply). */
+export const entriesPerMessageMax = 1024;
+/** Most members in one configuration entry. */
+export const membersPerConfigMax = 64;
+
+export type DecodeErrorKind =
+  'tooLarge' | 'truncated' | 'unknownVersion' | 'unknownKind' | 'badValue' | 'trailingBytes';
+
+export interface DecodeError {
+  readonly kind: 'decodeError';
+  readonly reason: DecodeErrorKind;
+  readonly detail: string;
+}
+
+export type DecodeResult = { readonly kind: 'ok'; readonly message: PaxosMessage } | DecodeError;
+
+const kindCodes = {
+  prepare: 1,
+  promise: 2,
+  nack: 3,
+  accept: 4,
+  accepted: 5,
+  commit: 6,
+  catchupRequest: 7,
+  catchupReply: 8,
+} as const satisfies Record<PaxosMessage['kind'], number>;
+
+const valueCodes = { noop: 0, payload: 1, config: 2 } as const;
+
+class Writer {
+  private bytes: number[] = [];
+  u8(value: number): void {
+    this.bytes.push(value & 0xff);
+  }
+  /** Unsigned LEB128 of a safe integer. */
+  uint(value: number): void {
+    let rest = value;
+    while (rest >= 0x80) {
+      this.bytes.push((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    this.bytes.push(rest);
+  }
+  raw(data: Uint8Array): void {
+    this.uint(data.length);
+    for (const byte of data) this.bytes.push(byte);
+  }
+  text(value: string): void {
+    this.raw(new TextEncoder().encode(value));
+  }
+  finish(): Uint8Array {
+    return Uint8Array.from(this.bytes);
+  }
+}
+
+class DecodeFailure extends Error {
+  constructor(
+    readonly reason: DecodeErrorKind,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+class Reader {
+  private offset = 0;
+  constructor(private readonly data: Uint8Array) {}
+  u8(): number {
+    const byte = this.data[this.offset];
+    if (byte === undefined) throw new DecodeFailure('truncated', `at byte ${this.offset}`);
+    this.offset += 1;
+    return byte;
+  }
+  uint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i += 1) {
+      const byte = this.u8();
+      value += (byte & 0x7f) * scale;
+      if (!Number.isSafeInteger(value)) throw new DecodeFailure('badValue', 'integer too large');
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) throw new DecodeFailure('badValue', 'non-minimal integer');
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeFailure('badValue', 'integer too long');
+  }
+  raw(): Uint8Array {
+    const length = this.uint();
+    if (length > this.data.length - this.offset) throw new DecodeFailure('truncated', 'bytes');
+    const out = this.data.slice(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
+  }
+  text(maxBytes: number): string {
+    const bytes = this.raw();
+    if (bytes.length > maxBytes) throw new DecodeFailure('badValue', 'string too long');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new DecodeFailure('badValue', 'invalid UTF-8');
+    }
+  }
+  count(max: number, what: string): number {
+    const n = this.uint();
+    if (n > max) throw new DecodeFailure('badValue', `too many ${what}: ${n}`);
+    return n;
+  }
+  done(): void {
+    if (this.offset !== this.data.length) throw new DecodeFailure('trailingBytes', `${this.offset}`);
+  }
+}
+
+function writeBallot(w: Writer, b: Ballot): void {
+  w.uint(b.round);
+  w.text(b.nodeId);
+}
+
+function readBallot(r: Reader): Ballot {
+  const round = r.uint();
+  const node = r.text(nodeIdBytesMax);
+  if ((round === 0) !== (node === '')) throw new DecodeFailure('badValue', 'ballot');
+  return { round, nodeId: node as NodeId } as Ballot;
+}
+
+function writeValue(w: Writer, value: EntryValue): void {
+  w.u8(valueCodes[value.kind]);
+  switch (value.kind) {
+    case 'noop':
+      return;
+    case 'payload':
+      w.raw(value.payload);
+      return;
+    case 'config':
+      w.uint(value.members.length);
+      for (const member of value.members) w.text(member);
+      return;
+  }
+}
+
+function readValue(r: Reader): EntryValue {
+  const code = r.u8();
+  if (code === valueCodes.noop) return { kind: 'noop' };
+  if (code === valueCodes.payload) return { kind: 'payload', payload: r.raw() };
+  if (code === valueCodes.config) {
+    const n = r.count(membersPerConfigMax, 'members');
+    const members: NodeId[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const member = r.text(nodeIdBytesMax);
+      if (member === '') throw new DecodeFailure('badValue', 'empty member');
+      members.push(member as NodeId);
+    }
+    return { kind: 'config', members };
+  }
+  throw new DecodeFailure('badValue', `entry value kind ${code}`);
+}
+
+function writeEntries(w: Writer, entries: readonly LogEntry[]): void {
+  w.uint(entries.length);
+  for (const entry of entries) {
+    w.uint(entry.index);
+    writeBallot(w, entry.ballot);
+    writeValue(w, entry.value);
+  }
+}
+
+function readIndex(r: Reader): LogIndex {
+  return r.uint() as LogIndex;
+}
+
+function readEntries(r: Reader): LogEntry[] {
+  const n = r.count(entriesPerMessageMax, 'entries');
+  const entries: LogEntry[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const index = readIndex(r);
+    if (index === 0) throw new DecodeFailure('badValue', 'entry index 0');
+    entries.push({ index, ballot: readBallot(r), value: readValue(r) });
+  }
+  return entries;
+}
+
+/** Encodes a message. Deterministic: equal messages give equal bytes. */
+export function encodeMessage(message: PaxosMessage): Uint8Array {
+  const w = new Writer();
+  w.u8(codecVersion);
+  w.u8(kindCodes[message.kind]);
+  switch (message.kind) {
+    case 'prepare':
+      writeBallot(w, message.ballot);
+      w.uint(message.fromIndex);
+      break;
+    case 'promise':
+      writeBallot(w, message.ballot);
+      w.uint(message.commitIndex);
+      writeEntries(w, message.entries);
+      break;
+    case 'nack':
+      writeBallot(w, message.ballot);
+      writeBallot(w, message.promisedBallot);
+      break;
+    case 'accept':
+      writeEntries(w, [message.entry]);
+      w.uint(message.commitIndex);
+      break;
+    case 'accepted':
+      writeBallot(w, message.ballot);
+      w.uint(message.index);
+      break;
+    case 'commit':
+      writeBallot(w, message.ballot);
+      w.uint(message.commitIndex);
+      break;
+    case 'catchupRequest':
+      w.uint(message.fromIndex);
+      break;
+    case 'catchupReply':
+      w.uint(message.commitIndex);
+      writeEntries(w, message.entries);
+      break;
+  }
+  return w.finish();
+}
+
+function readBody(r: Reader, kind: number): PaxosMessage {
+  switch (kind) {
+    case kindCodes.prepare:
+      return { kind: 'prepare', ballot: readBallot(r), fromIndex: readIndex(r) };
+    case kindCodes.promise:
+      return { kind: 'promise', ballot: readBallot(r), commitIndex: readIndex(r), entries: readEntries(r) };
+    case kindCodes.nack:
+      return { kind: 'nack', ballot: readBallot(r), promisedBallot: readBallot(r) };
+    case kindCodes.accept: {
+      const [entry, ...rest] = readEntries(r);
+      if (entry === undefined || rest.length > 0) throw new DecodeFailure('badValue', 'accept entry');
+      return { kind: 'accept', entry, commitIndex: readIndex(r) };
+    }
+    case kindCodes.accepted:
+      return { kind: 'accepted', ballot: readBallot(r), index: readIndex(r) };
+    case kindCodes.commit:
+      return { kind: 'commit', ballot: readBallot(r), commitIndex: readIndex(r) };
+    case kindCodes.catchupRequest:
+      return { kind: 'catchupRequest', fromIndex: readIndex(r) };
+    case kindCodes.catchupReply:
+      return { kind: 'catchupReply', commitIndex: readIndex(r), entries: readEntries(r) };
+    default:
+      throw new DecodeFailure('unknownKind', `kind ${kind}`);
+  }
+}
+
+/** Decodes bytes from a peer. Never throws: bad input gives a `decodeError`. */
+export function decodeMessage(bytes: Uint8Array): DecodeResult {
+  if (bytes.length > messageBytesMax) {
+    return { kind: 'decodeError', reason: 'tooLarge', detail: `${bytes.length} bytes` };
+  }
+  try {
+    const r = new Reader(bytes);
+    const version = r.u8();
+    if (version !== codecVersion) {
+      return { kind: 'decodeError', reason: 'unknownVersion', detail: `version ${version}` };
+    }
+    const message = readBody(r, r.u8());
+    r.done();
+    return { kind: 'ok', message };
+  } catch (error) {
+    if (error instanceof DecodeFailure) {
+      return { kind: 'decodeError', reason: error.reason, detail: error.message };
+    }
+    throw error;
+  }
+}

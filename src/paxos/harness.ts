@@ -1,0 +1,195 @@
+// A small deterministic driver for tests of the Paxos core: a bag of in-flight messages
+// (through the binary codec), a seeded schedule, loss, duplication, reordering, crashes
+// that reset a replica to its persisted state, and agreement checks on every commit.
+import { SeededRandom } from '../env/seeded-random.ts';
+import { decodeMessage, encodeMessage } from './codec.ts';
+import type { PersistedState, ProposalResult, ProposeResult, ReplicaOptions } from './ready.ts';
+import { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from './ready.ts';
+import { Replica } from './replica.ts';
+import type { EntryValue, LogIndex, NodeId, ProposalId } from './types.ts';
+import { entryValuesEqual, nodeId } from './types.ts';
+
+interface Wire {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly bytes: Uint8Array;
+}
+
+export interface ProposalRecord {
+  readonly node: NodeId;
+  readonly id: ProposalId;
+  readonly payload: Uint8Array;
+  result: ProposalResult | 'pending' | 'lostInCrash';
+}
+
+export class AgreementViolation extends Error {}
+
+export class Cluster {
+  readonly nodes: NodeId[];
+  readonly random: SeededRandom;
+  private readonly replicas = new Map<NodeId, Replica | undefined>();
+  private readonly durable = new Map<NodeId, PersistedState>();
+  private readonly optionsOf = new Map<NodeId, ReplicaOptions>();
+  /** Per node, the next index its (volatile) state machine expects. */
+  private readonly nextApply = new Map<NodeId, number>();
+  readonly inFlight: Wire[] = [];
+  /** Every value any replica has applied, by index: one value per index, ever. */
+  readonly chosen = new Map<number, EntryValue>();
+  readonly proposals: ProposalRecord[] = [];
+  messagesSent = 0;
+
+  constructor(size: number, seed: number, tune: Partial<ReplicaOptions> = {}) {
+    this.random = new SeededRandom(seed);
+    this.nodes = Array.from({ length: size }, (_, i) => nodeId(`n${i + 1}`));
+    for (const node of this.nodes) {
+      this.optionsOf.set(node, { ...defaultReplicaOptions(node, this.random.fork(node)), ...tune });
+      this.durable.set(node, initialPersistedState(this.nodes));
+      this.restart(node);
+    }
+  }
+
+  replica(node: NodeId): Replica {
+    const replica = this.replicas.get(node);
+    if (replica === undefined) throw new Error(`${node} is down`);
+    return replica;
+  }
+
+  isUp(node: NodeId): boolean {
+    return this.replicas.get(node) !== undefined;
+  }
+
+  crash(node: NodeId): void {
+    this.replicas.set(node, undefined);
+    for (const p of this.proposals) if (p.node === node && p.result === 'pending') p.result = 'lostInCrash';
+  }
+
+  restart(node: NodeId): void {
+    const options = this.optionsOf.get(node);
+    const state = this.durable.get(node);
+    if (options === undefined || state === undefined) throw new Error('unknown node');
+    this.replicas.set(node, new Replica(options, state, state.snapshot.index));
+    this.nextApply.set(node, state.snapshot.index + 1);
+    this.drain(node);
+  }
+
+  propose(node: NodeId, payload: Uint8Array): ProposeResult {
+    const result = this.replica(node).propose(payload);
+    if (result.kind === 'accepted') this.proposals.push({ node, id: result.id, payload, result: 'pending' });
+    this.drain(node);
+    return result;
+  }
+
+  tick(node: NodeId): void {
+    this.replica(node).tick();
+    this.drain(node);
+  }
+
+  /** Delivers (and removes) the message at `position`; to a down node it is lost. */
+  deliver(position: number): void {
+    const [wire] = this.inFlight.splice(position, 1);
+    if (wire === undefined) return;
+    const target = this.replicas.get(wire.to);
+    if (target === undefined) return;
+    const decoded = decodeMessage(wire.bytes);
+    if (decoded.kind !== 'ok') throw new Error(`codec failed on own message: ${decoded.detail}`);
+    target.step(wire.from, decoded.message);
+    this.drain(wire.to);
+  }
+
+  drop(position: number): void {
+    this.inFlight.splice(position, 1);
+  }
+
+  duplicate(position: number): void {
+    const wire = this.inFlight[position];
+    if (wire !== undefined) this.inFlight.push(wire);
+  }
+
+  /** Carries out a replica's Ready: persist, then send, then apply (checking agreement). */
+  drain(node: NodeId): void {
+    const replica = this.replicas.get(node);
+    if (replica === undefined) return;
+    const ready = replica.takeReady();
+    const state = this.durable.get(node);
+    if (ready.persist !== undefined && state !== undefined)
+      this.durable.set(node, applyPersistDelta(state, ready.persist));
+    for (const out of ready.messages) {
+      this.inFlight.push({ from: node, to: out.to, bytes: encodeMessage(out.message) });
+      this.messagesSent += 1;
+    }
+    for (const entry of ready.committed) {
+      const expected = this.nextApply.get(node);
+      if (entry.index !== expected)
+        throw new AgreementViolation(`${node} applied ${entry.index}, expected ${expected}`);
+      this.nextApply.set(node, entry.index + 1);
+      const known = this.chosen.get(entry.index);
+      if (known === undefined) this.chosen.set(entry.index, entry.value);
+      else if (!entryValuesEqual(known, entry.value)) {
+        throw new AgreementViolation(`two values chosen at index ${entry.index} (seen on ${node})`);
+      }
+    }
+    for (const result of ready.proposalResults) this.recordResult(node, result);
+  }
+
+  private recordResult(node: NodeId, result: ProposalResult): void {
+    const record = this.proposals.find(
+      (p) => p.node === node && p.id === result.id && p.result === 'pending',
+    );
+    if (record === undefined) throw new Error(`${node}: result for unknown or settled proposal ${result.id}`);
+    record.result = result;
+    if (result.kind === 'chosen') {
+      const value = this.chosen.get(result.index);
+      const ok = value !== undefined && entryValuesEqual(value, { kind: 'payload', payload: record.payload });
+      if (!ok)
+        throw new AgreementViolation(
+          `proposal ${node}/${result.id} reported chosen at ${result.index} but is not`,
+        );
+    }
+  }
+
+  upNodes(): NodeId[] {
+    return this.nodes.filter((n) => this.isUp(n));
+  }
+
+  /** Delivers every message in a seeded random order and ticks every up node once. */
+  settleRound(): void {
+    while (this.inFlight.length > 0) this.deliver(this.random.intBelow(this.inFlight.length));
+    for (const node of this.upNodes()) this.tick(node);
+  }
+
+  quiet(): boolean {
+    return this.inFlight.length === 0 && this.upNodes().every((n) => !this.replica(n).wantsTick());
+  }
+
+  /**
+   * A client that follows leader hints and retries until `payload` is chosen; returns the
+   * index, or undefined if `roundsMax` rounds of fault-free delivery were not enough.
+   */
+  submitUntilChosen(payload: Uint8Array, roundsMax: number): LogIndex | undefined {
+    let target = this.upNodes()[0];
+    let current: ProposalRecord | undefined;
+    for (let round = 0; round < roundsMax; round += 1) {
+      if (current !== undefined && current.result !== 'pending' && current.result !== 'lostInCrash') {
+        if (current.result.kind === 'chosen') return current.result.index;
+        current = undefined;
+      }
+      if (current === undefined && target !== undefined) {
+        const result = this.propose(target, payload);
+        if (result.kind === 'accepted') current = this.proposals[this.proposals.length - 1];
+        else if (
+          result.kind === 'notLeader' &&
+          result.leaderHint !== undefined &&
+          this.isUp(result.leaderHint)
+        ) {
+          target = result.leaderHint;
+        }
+      }
+      this.settleRound();
+    }
+    return undefined;
+  }
+}
+
+export function payloadOf(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}

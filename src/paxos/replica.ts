@@ -1,0 +1,796 @@
+// One replica of a cell's Multi-Paxos log: acceptor, learner and (when elected) the
+// distinguished proposer. Pure and synchronous: the shell feeds it messages, ticks and
+// proposals, and carries out the Ready it hands back (persist, then send, then apply).
+import type { PaxosMessage, PromiseMessage } from './messages.ts';
+import { MembershipHistory, hasQuorum } from './membership.ts';
+import { checkReplicaInvariants, ChosenLedger } from './invariants.ts';
+import type {
+  Outgoing,
+  PersistDelta,
+  PersistedState,
+  ProposalResult,
+  ProposeResult,
+  Ready,
+  ReplicaOptions,
+  SnapshotMeta,
+} from './ready.ts';
+import { validateOptions } from './ready.ts';
+import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId, ProposalId } from './types.ts';
+import { ballot, ballotsEqual, compareBallots, noopValue } from './types.ts';
+
+interface Queued {
+  readonly id: ProposalId;
+  readonly value: EntryValue;
+}
+
+interface InFlight {
+  readonly entry: LogEntry;
+  readonly acks: Set<NodeId>;
+  readonly proposalId: ProposalId | undefined;
+  lastSentTick: number;
+  chosen: boolean;
+}
+
+/** Role-specific state. Invariant: leader and candidate ballots equal `promised`. */
+type Role =
+  | { readonly kind: 'follower' }
+  | {
+      readonly kind: 'candidate';
+      readonly ballot: Ballot;
+      readonly promises: Map<NodeId, PromiseMessage>;
+      readonly startedTick: number;
+      lastSentTick: number;
+    }
+  | {
+      readonly kind: 'leader';
+      readonly ballot: Ballot;
+      /** Values found in phase 1, by index, to re-propose before new work. */
+      readonly recovery: Map<number, EntryValue>;
+      readonly inFlight: Map<number, InFlight>;
+      nextIndex: LogIndex;
+      lastProgressTick: number;
+    };
+
+interface Catchup {
+  target: LogIndex;
+  peer: NodeId;
+  lastSentTick: number;
+  attempts: number;
+}
+
+/** Mutable view for the invariant checker and tests; never mutate through it. */
+export interface ReplicaView {
+  readonly self: NodeId;
+  readonly role: Role['kind'];
+  readonly ballot: Ballot | undefined;
+  readonly promised: Ballot;
+  readonly log: ReadonlyMap<number, LogEntry>;
+  readonly lastIndex: LogIndex;
+  readonly commitIndex: LogIndex;
+  readonly appliedIndex: LogIndex;
+  readonly snapshotIndex: LogIndex;
+  readonly inFlightIndices: readonly number[];
+  readonly queued: number;
+  readonly alpha: number;
+  readonly queuedProposalsMax: number;
+  readonly leaderHint: NodeId | undefined;
+}
+
+export class Replica {
+  private readonly options: ReplicaOptions;
+  private promised: Ballot;
+  private readonly log = new Map<number, LogEntry>();
+  private lastIndex: LogIndex;
+  private commitIndex: LogIndex;
+  private appliedIndex: LogIndex;
+  private snapshotIndex: LogIndex;
+  private membership: MembershipHistory;
+  private role: Role = { kind: 'follower' };
+  private queue: Queued[] = [];
+  private now = 0;
+  private nextProposalId = 1;
+  private leaderHint: NodeId | undefined;
+  /** A follower given work arms this; at the deadline, with no leader progress, it campaigns. */
+  private campaignDeadline: number | undefined;
+  private backoffAttempts = 0;
+  private highestRoundSeen: number;
+  private catchup: Catchup | undefined;
+  private readonly ledger: ChosenLedger | undefined;
+  // Output accumulated until takeReady().
+  private persistPromised = false;
+  private persistCommit = false;
+  private persistSnapshot: SnapshotMeta | undefined;
+  private readonly persistEntries = new Map<number, LogEntry>();
+  private messages: Outgoing[] = [];
+  private results: ProposalResult[] = [];
+  private snapshotsToSend = new Set<NodeId>();
+
+  /**
+   * A replica from its persisted state (use `initialPersistedState` for a new cell).
+   * `appliedIndex` is the last index the shell's state machine has applied (at least the
+   * snapshot index); entries after it up to the commit index are handed out again.
+   */
+  constructor(options: ReplicaOptions, state: PersistedState, appliedIndex: LogIndex) {
+    validateOptions(options);
+    this.options = options;
+    this.promised = state.promisedBallot;
+    this.highestRoundSeen = state.promisedBallot.round;
+    this.snapshotIndex = state.snapshot.index;
+    this.commitIndex = state.commitIndex;
+    this.membership = new MembershipHistory(state.snapshot.configs, options.alpha);
+    let last = state.snapshot.index;
+    for (const entry of state.entries) {
+      if (entry.index <= state.snapshot.index) continue;
+      this.log.set(entry.index, entry);
+      last = Math.max(last, entry.index) as LogIndex;
+    }
+    this.lastIndex = last;
+    for (let i = this.snapshotIndex + 1; i <= this.commitIndex; i += 1) {
+      const entry = this.log.get(i);
+      if (entry === undefined) throw new Error(`restore: chosen entry ${i} missing`);
+      this.membership.noteChosen(entry.index, entry.value);
+    }
+    if (appliedIndex > this.commitIndex) throw new Error('restore: appliedIndex above commitIndex');
+    this.appliedIndex = Math.max(appliedIndex, this.snapshotIndex) as LogIndex;
+    this.ledger = options.checkInvariants ? new ChosenLedger() : undefined;
+    this.afterStep();
+  }
+
+  // ---- Public driving API -------------------------------------------------------------
+
+  /** Handles one message from a peer (already decoded and authenticated as `from`). */
+  step(from: NodeId, message: PaxosMessage): void {
+    if (from === this.options.self) return;
+    switch (message.kind) {
+      case 'prepare':
+        this.onPrepare(from, message.ballot, message.fromIndex);
+        break;
+      case 'promise':
+        this.onPromise(from, message);
+        break;
+      case 'nack':
+        this.onNack(message.ballot, message.promisedBallot);
+        break;
+      case 'accept':
+        this.onAccept(from, message.entry, message.commitIndex);
+        break;
+      case 'accepted':
+        this.onAccepted(from, message.ballot, message.index);
+        break;
+      case 'commit':
+        this.onCommit(from, message.ballot, message.commitIndex);
+        break;
+      case 'catchupRequest':
+        this.onCatchupRequest(from, message.fromIndex);
+        break;
+      case 'catchupReply':
+        this.onCatchupReply(from, message.commitIndex, message.entries);
+        break;
+    }
+    this.afterStep();
+  }
+
+  /** Advances time by one tick. Does no work unless the last Ready said `wantsTick`. */
+  tick(): void {
+    this.now += 1;
+    if (this.wantsTick()) {
+      this.tickRole();
+      this.tickCatchup();
+      this.tickCampaignDeadline();
+    }
+    this.afterStep();
+  }
+
+  /**
+   * Offers one opaque payload (the cell packs its batch into it). On a leader it joins the
+   * pipeline or the bounded queue; a follower points to the leader, or, when it knows of
+   * none, campaigns and keeps the payload.
+   */
+  propose(payload: Uint8Array): ProposeResult {
+    const result = this.proposeValue({ kind: 'payload', payload }, payload.length);
+    this.afterStep();
+    return result;
+  }
+
+  /** Takes what the shell must persist, send and apply (see the ordering rule on Ready). */
+  takeReady(): Ready {
+    const committed: LogEntry[] = [];
+    for (let i = this.appliedIndex + 1; i <= this.commitIndex; i += 1) {
+      const entry = this.log.get(i);
+      if (entry === undefined) throw new Error(`takeReady: chosen entry ${i} missing`);
+      committed.push(entry);
+    }
+    this.appliedIndex = this.commitIndex;
+    const ready: Ready = {
+      persist: this.takePersist(),
+      messages: this.messages,
+      committed,
+      proposalResults: this.results,
+      snapshotsToSend: [...this.snapshotsToSend].sort(),
+      wantsTick: this.wantsTick(),
+    };
+    this.messages = [];
+    this.results = [];
+    this.snapshotsToSend = new Set();
+    return ready;
+  }
+
+  /** True while the replica has timed work: in-flight entries, a campaign, a catch-up. */
+  wantsTick(): boolean {
+    const role = this.role;
+    const roleBusy =
+      role.kind === 'candidate' ||
+      (role.kind === 'leader' && (role.inFlight.size > 0 || role.recovery.size > 0 || this.queue.length > 0));
+    return roleBusy || this.catchup !== undefined || this.campaignDeadline !== undefined;
+  }
+
+  /** The voters of `index` as the log says; the only way the protocol reads membership. */
+  membersAt(index: LogIndex): readonly NodeId[] {
+    return this.membership.membersAt(index);
+  }
+
+  /** Who this replica believes leads, if anyone (for redirecting clients). */
+  get leader(): NodeId | undefined {
+    return this.role.kind === 'leader' ? this.options.self : this.leaderHint;
+  }
+
+  get isLeader(): boolean {
+    return this.role.kind === 'leader';
+  }
+
+  /**
+   * The shell has a state-machine snapshot covering every index up to `index` (which it
+   * has applied): drop those log entries. Returns the meta to store with the snapshot.
+   */
+  compact(index: LogIndex): SnapshotMeta {
+    if (index > this.appliedIndex) throw new Error('compact: above appliedIndex');
+    if (index > this.snapshotIndex) {
+      for (let i = this.snapshotIndex + 1; i <= index; i += 1) this.log.delete(i);
+      this.snapshotIndex = index;
+      this.membership.compact(index);
+      this.persistSnapshot = { index, configs: this.membership.snapshotRecords() };
+      for (const i of [...this.persistEntries.keys()]) if (i <= index) this.persistEntries.delete(i);
+    }
+    this.afterStep();
+    return { index: this.snapshotIndex, configs: this.membership.snapshotRecords() };
+  }
+
+  /**
+   * The shell installed a snapshot from a teacher. Returns 'stale' (and changes nothing)
+   * when this replica already has everything the snapshot covers.
+   */
+  installSnapshot(meta: SnapshotMeta): 'installed' | 'stale' {
+    if (meta.index <= this.commitIndex || this.role.kind === 'leader') return 'stale';
+    for (const i of [...this.log.keys()]) if (i <= meta.index) this.log.delete(i);
+    for (const i of [...this.persistEntries.keys()]) if (i <= meta.index) this.persistEntries.delete(i);
+    this.snapshotIndex = meta.index;
+    this.commitIndex = meta.index;
+    this.appliedIndex = meta.index;
+    this.lastIndex = Math.max(this.lastIndex, meta.index) as LogIndex;
+    this.membership = new MembershipHistory(meta.configs, this.options.alpha);
+    this.persistSnapshot = meta;
+    this.persistCommit = true;
+    this.ledger?.forgetThrough(meta.index);
+    this.clearCatchupIfDone();
+    this.checkPhase1();
+    this.afterStep();
+    return 'installed';
+  }
+
+  /** A read-only view of the internals for invariant checks, tests and debugging. */
+  inspect(): ReplicaView {
+    const role = this.role;
+    return {
+      self: this.options.self,
+      role: role.kind,
+      ballot: role.kind === 'follower' ? undefined : role.ballot,
+      promised: this.promised,
+      log: this.log,
+      lastIndex: this.lastIndex,
+      commitIndex: this.commitIndex,
+      appliedIndex: this.appliedIndex,
+      snapshotIndex: this.snapshotIndex,
+      inFlightIndices: role.kind === 'leader' ? [...role.inFlight.keys()] : [],
+      queued: this.queue.length,
+      alpha: this.options.alpha,
+      queuedProposalsMax: this.options.queuedProposalsMax,
+      leaderHint: this.leaderHint,
+    };
+  }
+
+  // ---- Proposing ----------------------------------------------------------------------
+
+  private proposeValue(value: EntryValue, bytes: number): ProposeResult {
+    if (bytes > this.options.payloadBytesMax) {
+      return { kind: 'tooLarge', payloadBytesMax: this.options.payloadBytesMax };
+    }
+    if (this.role.kind === 'follower') {
+      const hint = this.leaderHint;
+      const isMember = this.membersAt((this.commitIndex + 1) as LogIndex).includes(this.options.self);
+      if (hint !== undefined && hint !== this.options.self) {
+        if (this.campaignDeadline === undefined && isMember)
+          this.armCampaign(this.options.leaderTimeoutTicks);
+        return { kind: 'notLeader', leaderHint: hint };
+      }
+      if (!isMember) return { kind: 'notLeader', leaderHint: undefined };
+      this.startCampaign();
+    }
+    const role = this.role;
+    const pipelineFree = role.kind === 'leader' && role.inFlight.size < this.options.alpha;
+    if (!pipelineFree && this.queue.length >= this.options.queuedProposalsMax) {
+      const rounds = Math.ceil((this.queue.length + this.options.alpha) / this.options.alpha);
+      return { kind: 'overloaded', retryAfterTicks: rounds * this.options.retransmitTicks };
+    }
+    const id = this.nextProposalId as ProposalId;
+    this.nextProposalId += 1;
+    this.queue.push({ id, value });
+    if (role.kind === 'leader') this.fillPipeline(role);
+    return { kind: 'accepted', id };
+  }
+
+  // ---- Phase 1 ------------------------------------------------------------------------
+
+  private startCampaign(): void {
+    this.campaignDeadline = undefined;
+    const round = Math.max(this.highestRoundSeen, this.promised.round) + 1;
+    const mine = ballot(round, this.options.self);
+    this.highestRoundSeen = round;
+    this.setPromised(mine);
+    const own: PromiseMessage = {
+      kind: 'promise',
+      ballot: mine,
+      commitIndex: this.commitIndex,
+      entries: this.acceptedAbove(this.commitIndex),
+    };
+    this.role = {
+      kind: 'candidate',
+      ballot: mine,
+      promises: new Map([[this.options.self, own]]),
+      startedTick: this.now,
+      lastSentTick: this.now,
+    };
+    this.leaderHint = undefined;
+    this.sendPrepares(this.role);
+    this.checkPhase1();
+  }
+
+  private phase1Voters(): readonly NodeId[] {
+    const from = (this.commitIndex + 1) as LogIndex;
+    return this.membership.membersBetween(from, (from + this.options.alpha - 1) as LogIndex);
+  }
+
+  private sendPrepares(role: Extract<Role, { kind: 'candidate' }>): void {
+    role.lastSentTick = this.now;
+    const fromIndex = (this.commitIndex + 1) as LogIndex;
+    for (const member of this.phase1Voters()) {
+      if (member === this.options.self || role.promises.has(member)) continue;
+      this.send(member, { kind: 'prepare', ballot: role.ballot, fromIndex });
+    }
+  }
+
+  /** Accepted entries above `index`, at most acceptWindowEntries of them, in order. */
+  private acceptedAbove(index: LogIndex): LogEntry[] {
+    const entries: LogEntry[] = [];
+    const top = Math.min(this.lastIndex, index + this.options.acceptWindowEntries);
+    for (let i = index + 1; i <= top; i += 1) {
+      const entry = this.log.get(i);
+      if (entry !== undefined) entries.push(entry);
+    }
+    return entries;
+  }
+
+  private onPrepare(from: NodeId, proposed: Ballot, fromIndex: LogIndex): void {
+    if (proposed.nodeId !== from) return;
+    this.noteRound(proposed);
+    if (compareBallots(proposed, this.promised) < 0) {
+      this.send(from, { kind: 'nack', ballot: proposed, promisedBallot: this.promised });
+      return;
+    }
+    this.yieldTo(proposed);
+    const above = Math.max(this.commitIndex, fromIndex - 1) as LogIndex;
+    this.send(from, {
+      kind: 'promise',
+      ballot: proposed,
+      commitIndex: this.commitIndex,
+      entries: this.acceptedAbove(above),
+    });
+  }
+
+  private onPromise(from: NodeId, message: PromiseMessage): void {
+    const role = this.role;
+    if (role.kind !== 'candidate' || !ballotsEqual(role.ballot, message.ballot)) return;
+    if (role.promises.has(from) || !this.phase1Voters().includes(from)) return;
+    role.promises.set(from, message);
+    this.checkPhase1();
+  }
+
+  /** Becomes leader once a quorum promised and this replica knows all they know chosen. */
+  private checkPhase1(): void {
+    const role = this.role;
+    if (role.kind !== 'candidate') return;
+    const voters = new Set(role.promises.keys());
+    for (let k = 0; k < this.options.alpha; k += 1) {
+      if (!hasQuorum(this.membersAt((this.commitIndex + 1 + k) as LogIndex), voters)) return;
+    }
+    let best: { peer: NodeId; commitIndex: LogIndex } | undefined;
+    for (const [peer, promise] of role.promises) {
+      if (best === undefined || promise.commitIndex > best.commitIndex)
+        best = { peer, commitIndex: promise.commitIndex };
+    }
+    if (best !== undefined && best.commitIndex > this.commitIndex) {
+      this.startCatchup(best.peer, best.commitIndex);
+      return;
+    }
+    this.becomeLeader(role.ballot, role.promises);
+  }
+
+  private becomeLeader(won: Ballot, promises: ReadonlyMap<NodeId, PromiseMessage>): void {
+    const recovery = new Map<number, EntryValue>();
+    const bestBallot = new Map<number, Ballot>();
+    let top = this.commitIndex as number;
+    for (const promise of promises.values()) {
+      for (const entry of promise.entries) {
+        if (entry.index <= this.commitIndex) continue;
+        const seen = bestBallot.get(entry.index);
+        if (seen === undefined || compareBallots(entry.ballot, seen) > 0) {
+          bestBallot.set(entry.index, entry.ballot);
+          recovery.set(entry.index, entry.value);
+        }
+        top = Math.max(top, entry.index);
+      }
+    }
+    for (let i = this.commitIndex + 1; i <= top; i += 1) if (!recovery.has(i)) recovery.set(i, noopValue);
+    const leader: Extract<Role, { kind: 'leader' }> = {
+      kind: 'leader',
+      ballot: won,
+      recovery,
+      inFlight: new Map(),
+      nextIndex: (this.commitIndex + 1) as LogIndex,
+      lastProgressTick: this.now,
+    };
+    this.role = leader;
+    this.leaderHint = this.options.self;
+    this.backoffAttempts = 0;
+    this.catchup = undefined;
+    this.fillPipeline(leader);
+    if (leader.inFlight.size === 0) this.broadcastCommit(leader);
+  }
+
+  // ---- Phase 2 ------------------------------------------------------------------------
+
+  private fillPipeline(leader: Extract<Role, { kind: 'leader' }>): void {
+    do {
+      while (leader.nextIndex <= this.commitIndex + this.options.alpha && this.proposeNext(leader));
+    } while (this.advanceLeaderCommit(leader) && (this.queue.length > 0 || leader.recovery.size > 0));
+  }
+
+  /** Starts phase 2 for the next index (recovered value first, then the queue); false if none. */
+  private proposeNext(leader: Extract<Role, { kind: 'leader' }>): boolean {
+    const index = leader.nextIndex;
+    let value = leader.recovery.get(index);
+    let proposalId: ProposalId | undefined;
+    if (value !== undefined) {
+      leader.recovery.delete(index);
+    } else {
+      const next = this.queue.shift();
+      if (next === undefined) return false;
+      value = next.value;
+      proposalId = next.id;
+    }
+    if (leader.inFlight.size === 0) leader.lastProgressTick = this.now;
+    const entry: LogEntry = { index, ballot: leader.ballot, value };
+    const members = this.membersAt(index);
+    const acks = new Set<NodeId>();
+    this.storeEntry(entry);
+    if (members.includes(this.options.self)) acks.add(this.options.self);
+    const flight: InFlight = {
+      entry,
+      acks,
+      proposalId,
+      lastSentTick: this.now,
+      chosen: hasQuorum(members, acks),
+    };
+    leader.inFlight.set(index, flight);
+    leader.nextIndex = (index + 1) as LogIndex;
+    this.sendAccepts(flight);
+    return true;
+  }
+
+  private sendAccepts(flight: InFlight): void {
+    flight.lastSentTick = this.now;
+    for (const member of this.membersAt(flight.entry.index)) {
+      if (member === this.options.self || flight.acks.has(member)) continue;
+      this.send(member, { kind: 'accept', entry: flight.entry, commitIndex: this.commitIndex });
+    }
+  }
+
+  private onAccept(from: NodeId, entry: LogEntry, leaderCommit: LogIndex): void {
+    if (entry.ballot.nodeId !== from) return;
+    this.noteRound(entry.ballot);
+    if (compareBallots(entry.ballot, this.promised) < 0) {
+      this.send(from, { kind: 'nack', ballot: entry.ballot, promisedBallot: this.promised });
+      return;
+    }
+    this.yieldTo(entry.ballot);
+    const index = entry.index;
+    if (index <= this.commitIndex) {
+      const held = this.log.get(index);
+      if (held !== undefined && ballotsEqual(held.ballot, entry.ballot)) this.sendAccepted(from, entry);
+    } else if (index > this.commitIndex + this.options.acceptWindowEntries) {
+      this.startCatchup(from, Math.min(leaderCommit, index - 1) as LogIndex);
+      return;
+    } else {
+      this.storeEntry(entry);
+      this.sendAccepted(from, entry);
+    }
+    this.learnCommit(from, entry.ballot, leaderCommit);
+  }
+
+  private sendAccepted(to: NodeId, entry: LogEntry): void {
+    this.send(to, { kind: 'accepted', ballot: entry.ballot, index: entry.index });
+  }
+
+  private onAccepted(from: NodeId, accepted: Ballot, index: LogIndex): void {
+    const role = this.role;
+    if (role.kind !== 'leader' || !ballotsEqual(role.ballot, accepted)) return;
+    const flight = role.inFlight.get(index);
+    if (flight === undefined || flight.chosen || !this.membersAt(index).includes(from)) return;
+    if (!flight.acks.has(from)) role.lastProgressTick = this.now;
+    flight.acks.add(from);
+    if (hasQuorum(this.membersAt(index), flight.acks)) {
+      flight.chosen = true;
+      this.fillPipeline(role);
+    }
+  }
+
+  /** Commits the chosen prefix of the pipeline; true if the commit index moved. */
+  private advanceLeaderCommit(leader: Extract<Role, { kind: 'leader' }>): boolean {
+    const before = this.commitIndex;
+    for (;;) {
+      const flight = leader.inFlight.get(this.commitIndex + 1);
+      if (flight === undefined || !flight.chosen) break;
+      leader.inFlight.delete(flight.entry.index);
+      this.commitNext(flight.entry);
+      if (flight.proposalId !== undefined) {
+        this.results.push({ kind: 'chosen', id: flight.proposalId, index: flight.entry.index });
+      }
+    }
+    if (this.commitIndex > before && leader.inFlight.size === 0 && this.queue.length === 0) {
+      if (leader.recovery.size === 0) this.broadcastCommit(leader);
+    }
+    return this.commitIndex > before;
+  }
+
+  private broadcastCommit(leader: Extract<Role, { kind: 'leader' }>): void {
+    const members = this.membership.membersBetween(
+      (this.commitIndex + 1) as LogIndex,
+      (this.commitIndex + this.options.alpha) as LogIndex,
+    );
+    for (const member of members) {
+      if (member === this.options.self) continue;
+      this.send(member, { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex });
+    }
+  }
+
+  // ---- Learning -----------------------------------------------------------------------
+
+  private onCommit(from: NodeId, leaderBallot: Ballot, leaderCommit: LogIndex): void {
+    if (leaderBallot.nodeId !== from) return;
+    this.noteRound(leaderBallot);
+    if (compareBallots(leaderBallot, this.promised) >= 0) this.yieldTo(leaderBallot);
+    this.learnCommit(from, leaderBallot, leaderCommit);
+  }
+
+  /**
+   * A leader at `leaderBallot` says everything up to `leaderCommit` is chosen. An entry
+   * this replica holds at that same ballot carries the one value that ballot proposed
+   * there, so it is the chosen value; anything else must be fetched.
+   */
+  private learnCommit(from: NodeId, leaderBallot: Ballot, leaderCommit: LogIndex): void {
+    if (this.role.kind === 'leader') return;
+    while (this.commitIndex < leaderCommit) {
+      const entry = this.log.get(this.commitIndex + 1);
+      if (entry === undefined || !ballotsEqual(entry.ballot, leaderBallot)) break;
+      this.commitNext(entry);
+    }
+    if (this.commitIndex < leaderCommit) this.startCatchup(from, leaderCommit);
+  }
+
+  /** Marks the entry at commitIndex + 1 (already in the log) as chosen. */
+  private commitNext(entry: LogEntry): void {
+    if (entry.index !== this.commitIndex + 1) throw new Error('commitNext: not the next index');
+    this.commitIndex = entry.index;
+    this.persistCommit = true;
+    this.membership.noteChosen(entry.index, entry.value);
+    this.clearCatchupIfDone();
+  }
+
+  private clearCatchupIfDone(): void {
+    if (this.catchup !== undefined && this.commitIndex >= this.catchup.target) this.catchup = undefined;
+  }
+
+  private startCatchup(peer: NodeId, target: LogIndex): void {
+    if (target <= this.commitIndex) return;
+    if (this.catchup !== undefined) {
+      this.catchup.target = Math.max(this.catchup.target, target) as LogIndex;
+      return;
+    }
+    this.catchup = { target, peer, lastSentTick: this.now, attempts: 0 };
+    this.send(peer, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
+  }
+
+  private onCatchupRequest(from: NodeId, fromIndex: LogIndex): void {
+    if (fromIndex < 1) return;
+    if (fromIndex <= this.snapshotIndex) {
+      this.snapshotsToSend.add(from);
+      return;
+    }
+    const entries: LogEntry[] = [];
+    const top = Math.min(this.commitIndex, fromIndex + this.options.catchupEntriesMax - 1);
+    for (let i: number = fromIndex; i <= top; i += 1) {
+      const entry = this.log.get(i);
+      if (entry === undefined) throw new Error(`catch-up: chosen entry ${i} missing`);
+      entries.push(entry);
+    }
+    if (entries.length > 0) this.send(from, { kind: 'catchupReply', commitIndex: this.commitIndex, entries });
+  }
+
+  private onCatchupReply(from: NodeId, senderCommit: LogIndex, entries: readonly LogEntry[]): void {
+    if (this.role.kind === 'leader') return;
+    const before = this.commitIndex;
+    for (const entry of entries) {
+      if (entry.index !== this.commitIndex + 1 || entry.index > senderCommit) continue;
+      this.storeEntry(entry);
+      this.commitNext(entry);
+    }
+    if (this.commitIndex < senderCommit && this.commitIndex > before) {
+      const target = Math.max(senderCommit, this.catchup?.target ?? 0) as LogIndex;
+      this.catchup = { target, peer: from, lastSentTick: this.now, attempts: 0 };
+      this.send(from, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
+    }
+    this.checkPhase1();
+  }
+
+  // ---- Ballots, roles and timers ------------------------------------------------------
+
+  private noteRound(seen: Ballot): void {
+    this.highestRoundSeen = Math.max(this.highestRoundSeen, seen.round);
+  }
+
+  private setPromised(promised: Ballot): void {
+    if (compareBallots(promised, this.promised) > 0) {
+      this.promised = promised;
+      this.persistPromised = true;
+    }
+  }
+
+  /** A ballot at least our promise arrived from its owner: promise it, follow it. */
+  private yieldTo(other: Ballot): void {
+    const role = this.role;
+    if (role.kind !== 'follower' && compareBallots(other, role.ballot) > 0) this.stepDown();
+    this.setPromised(other);
+    if (other.nodeId !== this.options.self) {
+      this.leaderHint = other.nodeId;
+      this.campaignDeadline = undefined;
+      this.backoffAttempts = 0;
+    }
+  }
+
+  private onNack(rejected: Ballot, promised: Ballot): void {
+    this.noteRound(promised);
+    const role = this.role;
+    if (role.kind === 'follower' || !ballotsEqual(role.ballot, rejected)) return;
+    if (compareBallots(promised, role.ballot) <= 0) return;
+    const wasCandidate = role.kind === 'candidate';
+    this.stepDown();
+    this.leaderHint = promised.nodeId;
+    if (wasCandidate) this.armCampaign(this.backoffTicks());
+  }
+
+  /** Leaves candidacy or leadership: queued work is dropped, sent work is unknown. */
+  private stepDown(): void {
+    const role = this.role;
+    if (role.kind === 'leader') {
+      const ids = [...role.inFlight.values()].flatMap((f) =>
+        f.proposalId === undefined ? [] : [f.proposalId],
+      );
+      for (const id of ids.sort((a, b) => a - b)) this.results.push({ kind: 'unknown', id });
+    }
+    for (const queued of this.queue) this.results.push({ kind: 'dropped', id: queued.id });
+    this.queue = [];
+    this.role = { kind: 'follower' };
+  }
+
+  private armCampaign(delayTicks: number): void {
+    this.campaignDeadline = this.now + delayTicks;
+  }
+
+  private backoffTicks(): number {
+    const { backoffBaseTicks, backoffMaxTicks, random } = this.options;
+    const base = Math.min(backoffMaxTicks, backoffBaseTicks * 2 ** Math.min(this.backoffAttempts, 30));
+    this.backoffAttempts += 1;
+    return base + random.intBelow(base + 1);
+  }
+
+  private tickCampaignDeadline(): void {
+    if (this.campaignDeadline === undefined || this.now < this.campaignDeadline) return;
+    this.campaignDeadline = undefined;
+    if (this.role.kind !== 'follower') return;
+    if (!this.membersAt((this.commitIndex + 1) as LogIndex).includes(this.options.self)) return;
+    this.startCampaign();
+  }
+
+  private tickRole(): void {
+    const role = this.role;
+    if (role.kind === 'candidate') {
+      if (this.now - role.startedTick >= this.options.electionTimeoutTicks) {
+        this.stepDown(); // give up: the next client request wakes this replica again
+      } else if (this.now - role.lastSentTick >= this.options.retransmitTicks) {
+        this.sendPrepares(role);
+      }
+    } else if (role.kind === 'leader') {
+      if (role.inFlight.size > 0 && this.now - role.lastProgressTick >= this.options.electionTimeoutTicks) {
+        this.stepDown();
+        return;
+      }
+      for (const flight of role.inFlight.values()) {
+        if (!flight.chosen && this.now - flight.lastSentTick >= this.options.retransmitTicks)
+          this.sendAccepts(flight);
+      }
+    }
+  }
+
+  private tickCatchup(): void {
+    const catchup = this.catchup;
+    if (catchup === undefined || this.now - catchup.lastSentTick < this.options.retransmitTicks) return;
+    const peers = this.membersAt((this.commitIndex + 1) as LogIndex).filter((m) => m !== this.options.self);
+    if (catchup.attempts >= 2 * peers.length || peers.length === 0) {
+      this.catchup = undefined;
+      return;
+    }
+    catchup.attempts += 1;
+    const peer = peers[catchup.attempts % peers.length] ?? catchup.peer;
+    catchup.peer = peer;
+    catchup.lastSentTick = this.now;
+    this.send(peer, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
+  }
+
+  // ---- Storage and output -------------------------------------------------------------
+
+  private storeEntry(entry: LogEntry): void {
+    this.log.set(entry.index, entry);
+    this.persistEntries.set(entry.index, entry);
+    if (entry.index > this.lastIndex) this.lastIndex = entry.index;
+  }
+
+  private send(to: NodeId, message: PaxosMessage): void {
+    this.messages.push({ to, message });
+  }
+
+  private takePersist(): PersistDelta | undefined {
+    if (
+      !this.persistPromised &&
+      !this.persistCommit &&
+      !this.persistSnapshot &&
+      this.persistEntries.size === 0
+    ) {
+      return undefined;
+    }
+    const entries = [...this.persistEntries.values()].sort((a, b) => a.index - b.index);
+    const delta: PersistDelta = {
+      entries,
+      ...(this.persistPromised ? { promisedBallot: this.promised } : {}),
+      ...(this.persistCommit ? { commitIndex: this.commitIndex } : {}),
+      ...(this.persistSnapshot ? { snapshot: this.persistSnapshot } : {}),
+    };
+    this.persistPromised = false;
+    this.persistCommit = false;
+    this.persistSnapshot = undefined;
+    this.persistEntries.clear();
+    return delta;
+  }
+
+  private afterStep(): void {
+    if (this.ledger !== undefined) checkReplicaInvariants(this.inspect(), this.ledger);
+  }
+}
