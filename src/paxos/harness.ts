@@ -36,6 +36,8 @@ export class Cluster {
   /** Every value any replica has applied, by index: one value per index, ever. */
   readonly chosen = new Map<number, EntryValue>();
   readonly proposals: ProposalRecord[] = [];
+  /** Nodes cut off from everyone: messages from or to them are lost on delivery. */
+  readonly isolated = new Set<NodeId>();
   messagesSent = 0;
 
   constructor(size: number, seed: number, tune: Partial<ReplicaOptions> = {}) {
@@ -89,11 +91,19 @@ export class Cluster {
     const [wire] = this.inFlight.splice(position, 1);
     if (wire === undefined) return;
     const target = this.replicas.get(wire.to);
-    if (target === undefined) return;
+    if (target === undefined || this.isolated.has(wire.from) || this.isolated.has(wire.to)) return;
     const decoded = decodeMessage(wire.bytes);
     if (decoded.kind !== 'ok') throw new Error(`codec failed on own message: ${decoded.detail}`);
     target.step(wire.from, decoded.message);
     this.drain(wire.to);
+  }
+
+  /** The kind of the message at `position` (for targeted faults). */
+  kindAt(position: number): string | undefined {
+    const wire = this.inFlight[position];
+    if (wire === undefined) return undefined;
+    const decoded = decodeMessage(wire.bytes);
+    return decoded.kind === 'ok' ? decoded.message.kind : undefined;
   }
 
   drop(position: number): void {
