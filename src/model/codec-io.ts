@@ -6,7 +6,10 @@
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-/** Largest number a varint may carry: Number.MAX_SAFE_INTEGER. */
+/** Magnitudes up to this are encoded with Number arithmetic instead of hex digits. */
+const MAGNITUDE_FAST_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Longest varint: 8 bytes of 7 bits cover Number.MAX_SAFE_INTEGER. */
 const VARINT_BYTES_MAX = 8;
 
 export class ByteWriter {
@@ -49,8 +52,17 @@ export class ByteWriter {
     this.raw(bytes);
   }
 
+  /** Length-prefixed UTF-8; ASCII (the common case for keys) is copied without an encoder. */
   string(text: string): void {
-    this.bytes(utf8Encoder.encode(text));
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) >= 0x80) {
+        this.bytes(utf8Encoder.encode(text));
+        return;
+      }
+    }
+    this.varint(text.length);
+    this.reserve(text.length);
+    for (let i = 0; i < text.length; i++) this.buffer[this.length++] = text.charCodeAt(i);
   }
 
   boolean(value: boolean): void {
@@ -60,12 +72,33 @@ export class ByteWriter {
   /** Sign byte (0: >= 0, 1: < 0), then the magnitude as length-prefixed big-endian bytes, no leading zero. */
   bigint(value: bigint): void {
     this.byte(value < 0n ? 1 : 0);
-    let hex = (value < 0n ? -value : value).toString(16);
-    if (value === 0n) hex = '';
+    const magnitude = value < 0n ? -value : value;
+    if (magnitude <= MAGNITUDE_FAST_MAX) {
+      let rest = Number(magnitude);
+      const digits: number[] = [];
+      while (rest > 0) {
+        digits.push(rest % 256);
+        rest = Math.floor(rest / 256);
+      }
+      this.varint(digits.length);
+      for (let i = digits.length - 1; i >= 0; i--) this.byte(digits[i] as number);
+      return;
+    }
+    let hex = magnitude.toString(16);
     if (hex.length % 2 === 1) hex = `0${hex}`;
-    const magnitude = new Uint8Array(hex.length / 2);
-    for (let i = 0; i < magnitude.length; i++) magnitude[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    this.bytes(magnitude);
+    const bytes = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    this.bytes(bytes);
+  }
+
+  /** Forgets the contents, keeping the buffer (for a writer reused in a hot loop). */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** The bytes written so far, without copying; valid until the next write or reset. */
+  view(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
   }
 
   finish(): Uint8Array {

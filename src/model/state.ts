@@ -50,12 +50,15 @@ export function entryBytes(key: Key, value: Value): number {
   return utf8ByteLength(key) + valuePayloadBytes(value) + ENTRY_OVERHEAD_BYTES;
 }
 
+/** Reused by `entryHash` (synchronous, so never shared by two calls at once). */
+const entryWriter = new ByteWriter();
+
 export function entryHash(key: Key, value: Value, version: LogIndex): bigint {
-  const writer = new ByteWriter();
-  writer.string(key);
-  writeValue(writer, value);
-  writer.varint(version);
-  return BigInt(`0x${createHash('sha256').update(writer.finish()).digest('hex')}`);
+  entryWriter.reset();
+  entryWriter.string(key);
+  writeValue(entryWriter, value);
+  entryWriter.varint(version);
+  return BigInt(`0x${createHash('sha256').update(entryWriter.view()).digest('hex')}`);
 }
 
 export function makeEntry(key: Key, value: Value, version: LogIndex): EntryRecord {
