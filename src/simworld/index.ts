@@ -17,7 +17,7 @@ export { SimDisk, SimStorage, DEFAULT_DISK_FAULTS, PENDING_BATCHES_MAX } from '.
 export type { DiskFaults, DiskStats } from './sim-storage.ts';
 export { SimClock, HOST_TIMERS_MAX } from './sim-clock.ts';
 export { Scheduler, TraceHash, PENDING_EVENTS_MAX } from './scheduler.ts';
-export type { SchedulerStats } from './scheduler.ts';
+export type { MicrotaskPolicy, SchedulerStats } from './scheduler.ts';
 export { Buggify, BUGGIFY_DEFAULTS, BUGGIFY_SITES_MAX } from './buggify.ts';
 export type { BuggifyOptions } from './buggify.ts';
 export { constant, exponential, sample, uniform } from './distribution.ts';

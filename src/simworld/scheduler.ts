@@ -10,8 +10,19 @@ export interface ScheduledEvent {
   readonly timeMs: number;
   readonly sequence: number;
   readonly action: EventAction;
+  /** True when the action runs code of a host, which may queue promise continuations. */
+  readonly runsHostCode: boolean;
   cancelled: boolean;
 }
+
+/**
+ * When the async run loop yields a macrotask so that promise continuations run:
+ * 'host-events' after every event that ran host code or settled a simulator promise (safe
+ * for any code: continuations of an event always run before the next event);
+ * 'settled-only' only after a simulator promise settled (faster, for code that never
+ * chains on already-settled promises).
+ */
+export type MicrotaskPolicy = 'host-events' | 'settled-only';
 
 /** The most events that may be queued at once: more means a runaway system under test. */
 export const PENDING_EVENTS_MAX = 2_000_000;
@@ -133,6 +144,7 @@ export class Scheduler {
   private sequence = 0;
   private readonly heap = new EventHeap();
   private promisesSettled = false;
+  private settledInSync = false;
   private eventsRun = 0;
   private microtaskDrains = 0;
   readonly trace = new TraceHash();
@@ -142,23 +154,28 @@ export class Scheduler {
     return this.nowValueMs;
   }
 
-  /** Queues `action` at `timeMs` (not before now). Same-time events run in queue order. */
-  at(timeMs: number, action: EventAction): ScheduledEvent {
+  constructor(private readonly microtaskPolicy: MicrotaskPolicy = 'host-events') {}
+
+  /**
+   * Queues `action` at `timeMs` (not before now). Same-time events run in queue order.
+   * `runsHostCode` is false only for the simulator's own bookkeeping events.
+   */
+  at(timeMs: number, action: EventAction, runsHostCode = true): ScheduledEvent {
     if (!(timeMs >= this.nowValueMs)) {
       throw new RangeError(`Scheduler.at: ${timeMs} is before now (${this.nowValueMs})`);
     }
     if (this.heap.size >= PENDING_EVENTS_MAX) {
       throw new Error(`Scheduler: more than ${PENDING_EVENTS_MAX} pending events`);
     }
-    const event: ScheduledEvent = { timeMs, sequence: this.sequence, action, cancelled: false };
+    const event: ScheduledEvent = { timeMs, sequence: this.sequence, action, runsHostCode, cancelled: false };
     this.sequence += 1;
     this.heap.push(event);
     return event;
   }
 
   /** Queues `action` `delayMs` from now. */
-  after(delayMs: number, action: EventAction): ScheduledEvent {
-    return this.at(this.nowValueMs + Math.max(0, delayMs), action);
+  after(delayMs: number, action: EventAction, runsHostCode = true): ScheduledEvent {
+    return this.at(this.nowValueMs + Math.max(0, delayMs), action, runsHostCode);
   }
 
   /**
@@ -167,6 +184,7 @@ export class Scheduler {
    */
   notePromiseSettled(): void {
     this.promisesSettled = true;
+    this.settledInSync = true;
   }
 
   stats(): SchedulerStats {
@@ -195,6 +213,7 @@ export class Scheduler {
     this.heap.pop();
     this.nowValueMs = next.timeMs;
     this.eventsRun += 1;
+    if (next.runsHostCode && this.microtaskPolicy === 'host-events') this.promisesSettled = true;
     next.action();
     return true;
   }
@@ -202,8 +221,8 @@ export class Scheduler {
   /**
    * Runs events up to and including `untilMs`, stopping early once `stop()` is true
    * (checked after each event's continuations have run). Promise continuations of each
-   * event run before the next event: after an event that settled a simulator promise the
-   * loop yields one macrotask; otherwise it stays synchronous (the fast path).
+   * event run before the next event: after an event that may have queued some (see
+   * MicrotaskPolicy) the loop yields one macrotask; otherwise it stays synchronous.
    * Returns true when stopped by `stop`.
    */
   async run(untilMs: number, stop?: () => boolean): Promise<boolean> {
@@ -227,10 +246,11 @@ export class Scheduler {
    * because its continuations could not run in order here: use `run` instead.
    */
   runSync(untilMs: number, stop?: () => boolean): boolean {
+    this.settledInSync = false;
     for (;;) {
       if (stop?.() === true) return true;
       if (!this.runOne(untilMs)) break;
-      if (this.promisesSettled) {
+      if (this.settledInSync) {
         throw new Error('Scheduler.runSync: an event settled a promise; use the async run');
       }
     }

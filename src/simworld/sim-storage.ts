@@ -157,12 +157,19 @@ export class SimDisk {
   /** A sync starts after the current event, so batches written together share it. */
   private startSync(): void {
     this.syncing = {
-      event: this.scheduler.after(0, () => {
-        let latencyMs = sample(this.faults.syncLatency, this.random);
-        if (this.buggify.fires('disk.slow-sync')) latencyMs += 50 + this.random.intBelow(500);
-        const count = this.pending.length;
-        this.syncing = { event: this.scheduler.after(latencyMs, () => this.finishSync(count)), count };
-      }),
+      event: this.scheduler.after(
+        0,
+        () => {
+          let latencyMs = sample(this.faults.syncLatency, this.random);
+          if (this.buggify.fires('disk.slow-sync')) latencyMs += 50 + this.random.intBelow(500);
+          const count = this.pending.length;
+          this.syncing = {
+            event: this.scheduler.after(latencyMs, () => this.finishSync(count), false),
+            count,
+          };
+        },
+        false,
+      ),
       count: 0,
     };
   }

@@ -343,6 +343,28 @@ describe('processes and the run loop', () => {
     expect(log).toEqual(['durable', 'after two more awaits', 'timer at the same time']);
   });
 
+  it('continuations a handler chains on an already-settled promise run before the next event', async () => {
+    const order = async (microtasks: 'host-events' | 'settled-only'): Promise<string[]> => {
+      const log: string[] = [];
+      const settled = Promise.resolve();
+      const w = sim({
+        seed: 18,
+        hosts: 1,
+        microtasks,
+        boot: (env) => {
+          env.network.onReceive(() => void settled.then(() => log.push('continuation')));
+          return {};
+        },
+      });
+      w.after(1, () => w.host('n1').receive(hostId('n1'), bytes('z')));
+      w.after(1, () => log.push('next event'));
+      await w.runFor(5);
+      return log;
+    };
+    expect(await order('host-events')).toEqual(['continuation', 'next event']);
+    expect(await order('settled-only')).toEqual(['next event', 'continuation']);
+  });
+
   it('the synchronous loop refuses to run past a settled promise', () => {
     const r = recorder();
     const w = sim({ seed: 19, hosts: 1, boot: r.boot });

@@ -7,7 +7,7 @@ import { Buggify, BUGGIFY_DEFAULTS } from './buggify.ts';
 import type { BuggifyOptions } from './buggify.ts';
 import type { Distribution } from './distribution.ts';
 import { Scheduler } from './scheduler.ts';
-import type { SchedulerStats } from './scheduler.ts';
+import type { MicrotaskPolicy, SchedulerStats } from './scheduler.ts';
 import { SimClock } from './sim-clock.ts';
 import { SimHost } from './sim-host.ts';
 import type { BootFunction } from './sim-host.ts';
@@ -38,6 +38,8 @@ export interface WorldOptions {
   readonly buggify?: boolean | BuggifyOptions;
   /** Wall clock of every host at time 0 (before per-host offsets). */
   readonly wallStartMs?: number;
+  /** When the async run loop drains promise continuations; 'host-events' when absent. */
+  readonly microtasks?: MicrotaskPolicy;
 }
 
 /** Faults of one host's clock. */
@@ -76,13 +78,14 @@ function defaultSpecs(count: number): HostSpec[] {
 
 /** A whole simulated system. Nothing happens except inside the `run*` methods. */
 export class World {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly random: Random;
   readonly buggify: Buggify;
   readonly net: SimNetwork;
   private readonly hostMap = new Map<string, SimHost>();
 
   constructor(readonly options: WorldOptions) {
+    this.scheduler = new Scheduler(options.microtasks ?? 'host-events');
     const root = new SeededRandom(options.seed);
     this.random = root.fork('world');
     const buggifyOption = options.buggify ?? false;
