@@ -106,7 +106,7 @@ class Reader {
     const bytes = this.raw();
     if (bytes.length > maxBytes) throw new DecodeFailure('badValue', 'string too long');
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
     } catch {
       throw new DecodeFailure('badValue', 'invalid UTF-8');
     }
