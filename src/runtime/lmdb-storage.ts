@@ -1,5 +1,6 @@
 // The real Storage: one LMDB environment per node (the `lmdb` package), fsync'd before a
 // write's promise resolves, with explicit group commit and an overlay for read-your-writes.
+import { statfsSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
 import {
   StorageError,
@@ -75,16 +76,57 @@ function overlayKey(bytes: Uint8Array): string {
   return asBuffer(bytes).toString('latin1');
 }
 
+/** OS and LMDB codes meaning "no room to grow": ENOSPC, EFBIG, EDQUOT, MDB_MAP_FULL. */
+const diskFullCodes = new Set<unknown>(['ENOSPC', 'EFBIG', 'EDQUOT', 28, 27, 122, -30792]);
+
 /** Maps a failure of LMDB or the OS to the typed error of the Storage contract. */
 export function storageErrorFrom(error: unknown): StorageError {
   if (error instanceof StorageError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   let kind: StorageErrorKind = 'io-error';
-  if (code === 'ENOSPC' || /ENOSPC|MDB_MAP_FULL|No space left/i.test(message)) kind = 'disk-full';
+  if (diskFullCodes.has(code) || /ENOSPC|MDB_MAP_FULL|No space left|File too large/i.test(message))
+    kind = 'disk-full';
   else if (/closed/i.test(message)) kind = 'closed';
   return new StorageError(kind, message);
 }
+
+/**
+ * lmdb-js rejects a failed commit with a generic error whose `commitError` is a promise
+ * rejected with the real one (with its errno); it must be awaited (or it is an unhandled
+ * rejection) to tell a full disk from other I/O errors.
+ */
+async function commitFailure(error: unknown, path: string): Promise<StorageError> {
+  let failure = storageErrorFrom(error);
+  const detail = (error as { commitError?: unknown } | null)?.commitError;
+  if (detail instanceof Promise) {
+    try {
+      await detail;
+    } catch (cause) {
+      failure = storageErrorFrom(cause);
+    }
+  }
+  // LMDB reports a short write as EIO, which is how a full disk often shows: so an I/O
+  // error with almost no free space left is reported as a full disk.
+  if (failure.kind === 'io-error' && freeBytes(path) < lowFreeSpaceBytes) {
+    return new StorageError('disk-full', `${failure.message} (free space below ${lowFreeSpaceBytes} bytes)`);
+  }
+  return failure;
+}
+
+/** Below this much free space, an I/O error on commit is taken for a full disk. */
+export const lowFreeSpaceBytes = 64 * 1024 * 1024;
+
+function freeBytes(path: string): number {
+  try {
+    const stats = statfsSync(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+function ignore(): void {}
 
 function validateBatch(batch: readonly StorageWrite[]): string | undefined {
   for (const write of batch) {
@@ -111,6 +153,7 @@ export class LmdbStorage implements Storage {
 
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
+    private readonly path: string,
     private readonly groupBatchesMax: number,
   ) {}
 
@@ -124,9 +167,11 @@ export class LmdbStorage implements Storage {
       overlappingSync: false,
       noSync: false,
       useWritemap: false,
+      // The path is always a directory, even when its name has a dot (lmdb-js guesses otherwise).
+      noSubdir: false,
       mapSize: options.mapSizeBytes ?? defaultMapSizeBytes,
     });
-    return new LmdbStorage(db, options.groupBatchesMax ?? defaultGroupBatchesMax);
+    return new LmdbStorage(db, options.path, options.groupBatchesMax ?? defaultGroupBatchesMax);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -207,14 +252,19 @@ export class LmdbStorage implements Storage {
     const committed = db.transaction(() => {
       for (const batch of group) {
         for (const write of batch.writes) {
-          if (write.kind === 'put') void db.put(asBuffer(write.key), asBuffer(write.value));
-          else void db.remove(asBuffer(write.key));
+          // Inside a transaction the *Sync forms write into it (and return no promise to leak).
+          if (write.kind === 'put') db.putSync(asBuffer(write.key), asBuffer(write.value));
+          else db.removeSync(asBuffer(write.key));
         }
       }
     });
+    // lmdb-js also rejects an internal per-turn commit promise when a commit fails, with no
+    // handler attached (an unhandled rejection would end the process). It is created in an
+    // immediate queued by `transaction`, so this immediate, queued after it, can handle it.
+    setImmediate(() => void db.committed.then(ignore, ignore));
     this.inFlight = committed.then(
       () => this.settle(group, undefined),
-      (error: unknown) => this.settle(group, storageErrorFrom(error)),
+      async (error: unknown) => this.settle(group, await commitFailure(error, this.path)),
     );
   }
 
