@@ -612,7 +612,10 @@ export class Replica {
   private startCatchup(peer: NodeId, target: LogIndex): void {
     if (target <= this.commitIndex) return;
     if (this.catchup !== undefined) {
+      // Fresh evidence that `peer` has what we lack: keep the retries going from here.
       this.catchup.target = Math.max(this.catchup.target, target) as LogIndex;
+      this.catchup.peer = peer;
+      this.catchup.attempts = 0;
       return;
     }
     this.catchup = { target, peer, lastSentTick: this.now, attempts: 0 };
@@ -749,8 +752,11 @@ export class Replica {
       return;
     }
     catchup.attempts += 1;
-    const peer = peers[catchup.attempts % peers.length] ?? catchup.peer;
-    catchup.peer = peer;
+    // Odd attempts go back to the peer that showed it knows more; even ones try the others.
+    const peer =
+      catchup.attempts % 2 === 1
+        ? catchup.peer
+        : (peers[(catchup.attempts / 2) % peers.length] ?? catchup.peer);
     catchup.lastSentTick = this.now;
     this.send(peer, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
   }

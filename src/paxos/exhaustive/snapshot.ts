@@ -1,9 +1,36 @@
 // Copying and fingerprinting live objects for the exhaustive explorer: a deep clone that
 // keeps class prototypes (so a copied Replica still works), and a canonical text form.
-/** Byte payloads are never mutated by the Paxos core, so clones share them. */
+/**
+ * Objects the Paxos core never mutates once built: log entries, ballots, entry values and
+ * messages (recognised by shape), and byte payloads. Clones share them and their canonical
+ * text is cached. The replica's role objects also carry `kind` but are mutable, so only
+ * message and value kinds count.
+ */
+const immutableKinds = new Set([
+  'noop',
+  'payload',
+  'config',
+  'prepare',
+  'promise',
+  'nack',
+  'accept',
+  'accepted',
+  'commit',
+  'catchupRequest',
+  'catchupReply',
+  'follower',
+]);
+
 function isImmutableLeaf(value: object): boolean {
-  return value instanceof Uint8Array;
+  if (value instanceof Uint8Array) return true;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const record = value as Record<string, unknown>;
+  if (typeof record['kind'] === 'string') return immutableKinds.has(record['kind']);
+  if ('round' in record && 'nodeId' in record) return true; // Ballot
+  return 'index' in record && 'ballot' in record && 'value' in record; // LogEntry
 }
+
+const textCache = new WeakMap<object, string>();
 
 /**
  * A deep copy of `value` that keeps prototypes, Maps, Sets and shared references (an
@@ -66,8 +93,20 @@ export function serializeInto(value: unknown, out: string[], skipKeys: ReadonlyS
     case 'symbol':
     case 'function':
       throw new Error(`serialize: cannot fingerprint a ${typeof value}`);
-    case 'object':
-      serializeObject(value, out, skipKeys);
+    case 'object': {
+      if (value === null || !isImmutableLeaf(value)) {
+        serializeObject(value, out, skipKeys);
+        return;
+      }
+      let text = textCache.get(value);
+      if (text === undefined) {
+        const own: string[] = [];
+        serializeObject(value, own, skipKeys);
+        text = own.join('');
+        textCache.set(value, text);
+      }
+      out.push(text);
+    }
   }
 }
 
@@ -136,4 +175,14 @@ export function hash53(text: string, seed = 0): number {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Canonical text of an object the caller promises never to mutate, cached by identity. */
+export function serializeFrozen(value: object): string {
+  let text = textCache.get(value);
+  if (text === undefined) {
+    text = serialize(value);
+    textCache.set(value, text);
+  }
+  return text;
 }
