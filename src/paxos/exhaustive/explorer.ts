@@ -124,5 +124,7 @@ export function explore(config: WorldConfig, bounds: ExploreBounds): ExploreResu
 /** A counterexample as numbered lines. */
 export function formatCounterexample(counterexample: Counterexample): string {
   const steps = counterexample.trace.map((line, i) => `  ${String(i + 1).padStart(3)}. ${line}`);
-  return [`${counterexample.violation.kind} violation: ${counterexample.violation.detail}`, ...steps].join('\n');
+  return [`${counterexample.violation.kind} violation: ${counterexample.violation.detail}`, ...steps].join(
+    '\n',
+  );
 }

@@ -65,97 +65,67 @@ function cloneValue(value: unknown, memo: Map<object, unknown>): unknown {
   }
   const copy = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
   memo.set(value, copy);
-  for (const [k, v] of Object.entries(value)) copy[k] = cloneValue(v, memo);
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) copy[k] = cloneValue(record[k], memo);
   return copy;
 }
 
 /**
- * Appends a canonical text form of `value` to `out`. Plain-object keys are sorted (their
- * order never reaches the protocol); Map and Set keep insertion order, because the
- * replica iterates them and their order can decide what it does: two states with the
- * same text therefore behave the same. Keys in `skipKeys` are left out at every level.
+ * The canonical text form of `value`. Object keys keep their insertion order, and so do
+ * Map and Set entries: the replica iterates its Maps and Sets and their order can decide
+ * what it does, so two states with the same text behave the same (two equal states built
+ * in different orders merely count as two). Keys in `skipKeys` are left out at every level.
  */
-export function serializeInto(value: unknown, out: string[], skipKeys: ReadonlySet<string>): void {
+export function serialize(value: unknown, skipKeys: ReadonlySet<string> = noKeys): string {
   switch (typeof value) {
     case 'undefined':
-      out.push('u');
-      return;
+      return 'u';
     case 'number':
     case 'bigint':
-      out.push(String(value));
-      return;
+      return String(value);
     case 'boolean':
-      out.push(value ? 'T' : 'F');
-      return;
+      return value ? 'T' : 'F';
     case 'string':
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
     case 'symbol':
     case 'function':
       throw new Error(`serialize: cannot fingerprint a ${typeof value}`);
     case 'object': {
-      if (value === null || !isImmutableLeaf(value)) {
-        serializeObject(value, out, skipKeys);
-        return;
-      }
+      if (value === null) return 'n';
+      if (!isImmutableLeaf(value)) return serializeObject(value, skipKeys);
       let text = textCache.get(value);
       if (text === undefined) {
-        const own: string[] = [];
-        serializeObject(value, own, skipKeys);
-        text = own.join('');
+        text = serializeObject(value, skipKeys);
         textCache.set(value, text);
       }
-      out.push(text);
+      return text;
     }
   }
 }
 
-function serializeObject(value: object | null, out: string[], skipKeys: ReadonlySet<string>): void {
-  if (value === null) {
-    out.push('n');
-  } else if (value instanceof Uint8Array) {
-    out.push('b', Array.from(value).join('.'), ';');
-  } else if (value instanceof Map) {
-    out.push('M{');
-    for (const [k, v] of value) {
-      serializeInto(k, out, skipKeys);
-      out.push(':');
-      serializeInto(v, out, skipKeys);
-      out.push(',');
-    }
-    out.push('}');
+const noKeys: ReadonlySet<string> = new Set();
+
+function serializeObject(value: object, skipKeys: ReadonlySet<string>): string {
+  if (value instanceof Uint8Array) return `b${value.join('.')};`;
+  let text: string;
+  if (value instanceof Map) {
+    text = 'M{';
+    for (const [k, v] of value) text += `${serialize(k, skipKeys)}:${serialize(v, skipKeys)},`;
   } else if (value instanceof Set) {
-    out.push('S{');
-    for (const v of value) {
-      serializeInto(v, out, skipKeys);
-      out.push(',');
-    }
-    out.push('}');
+    text = 'S{';
+    for (const v of value) text += `${serialize(v, skipKeys)},`;
   } else if (Array.isArray(value)) {
-    out.push('[');
-    for (const v of value) {
-      serializeInto(v, out, skipKeys);
-      out.push(',');
-    }
-    out.push(']');
+    text = '[';
+    for (const v of value as unknown[]) text += `${serialize(v, skipKeys)},`;
+    return `${text}]`;
   } else {
-    out.push('{');
+    text = '{';
     const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record).sort()) {
-      if (skipKeys.has(key)) continue;
-      out.push(key, '=');
-      serializeInto(record[key], out, skipKeys);
-      out.push(',');
+    for (const key of Object.keys(record)) {
+      if (!skipKeys.has(key)) text += `${key}=${serialize(record[key], skipKeys)},`;
     }
-    out.push('}');
   }
-}
-
-/** Canonical text of one value (see `serializeInto`). */
-export function serialize(value: unknown, skipKeys: ReadonlySet<string> = new Set()): string {
-  const out: string[] = [];
-  serializeInto(value, out, skipKeys);
-  return out.join('');
+  return `${text}}`;
 }
 
 /**

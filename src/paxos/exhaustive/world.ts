@@ -8,7 +8,7 @@ import type { PaxosMessage } from '../messages.ts';
 import type { PersistedState, ProposalResult, Ready, ReplicaOptions } from '../ready.ts';
 import { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from '../ready.ts';
 import { Replica } from '../replica.ts';
-import type { Ballot, LogEntry, LogIndex, NodeId, ProposalId } from '../types.ts';
+import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId, ProposalId } from '../types.ts';
 import { compareBallots, ballotsEqual, nodeId, zeroBallot } from '../types.ts';
 import { cloneDeep, hash53, serialize, serializeFrozen } from './snapshot.ts';
 
@@ -109,8 +109,16 @@ interface Used {
 
 const skipOptions = new Set(['options']);
 
-function valueKeyOf(entry: LogEntry): string {
-  return serialize(entry.value);
+/** Readable and one-to-one: payload bytes as a Latin-1 string in JSON quotes. */
+function valueKey(value: EntryValue): string {
+  switch (value.kind) {
+    case 'noop':
+      return 'noop';
+    case 'payload':
+      return JSON.stringify(String.fromCharCode(...value.payload));
+    case 'config':
+      return `config[${value.members.join(',')}]`;
+  }
 }
 
 function payloadBytes(text: string): Uint8Array {
@@ -152,9 +160,9 @@ export class World {
 
   clone(): World {
     const nodes = this.nodes.map((n): NodeState => {
-      const memo = new Map<object, unknown>();
-      const options = cloneDeep(n.options, memo);
-      const replica = cloneDeep(n.replica, memo);
+      // Options are immutable but for the generator's state: copy that, share the rest.
+      const options = { ...n.options, random: cloneDeep(n.options.random) };
+      const replica = cloneDeep(n.replica, new Map<object, unknown>([[n.options, options]]));
       return { ...n, options, replica, pending: [...n.pending] };
     });
     return new World(
@@ -345,13 +353,13 @@ export class World {
   }
 
   private noteChosen(node: NodeState, entry: LogEntry, how: string): void {
-    const valueKey = valueKeyOf(entry);
+    const key = valueKey(entry.value);
     const known = this.chosen.get(entry.index);
-    if (known === undefined) this.chosen.set(entry.index, valueKey);
-    else if (known !== valueKey) {
+    if (known === undefined) this.chosen.set(entry.index, key);
+    else if (known !== key) {
       throw new ViolationFound({
         kind: 'agreement',
-        detail: `index ${entry.index}: ${node.id} ${how} ${valueKey} but ${known} was learned before`,
+        detail: `index ${entry.index}: ${node.id} ${how} ${key} but ${known} was learned before`,
       });
     }
   }
