@@ -29,6 +29,9 @@ export const sendDropReasons: readonly SendDropReason[] = [
   'closed',
 ];
 
+/** TCP keep-alive probes start after this much idle time, so a vanished peer is noticed. */
+export const keepAliveInitialDelayMs = 5000;
+
 /** Named bounds of the transport. */
 export interface TcpNetworkLimits {
   /** Largest frame body accepted or sent (bytes). */
@@ -174,6 +177,7 @@ class OutboundPeer {
     const socket = new Socket();
     this.socket = socket;
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, keepAliveInitialDelayMs);
     socket.setTimeout(this.context.limits.connectTimeoutMs, () => socket.destroy());
     socket.on('connect', () => this.onConnect(socket));
     socket.on('drain', () => {
@@ -409,6 +413,7 @@ export class TcpNetwork implements Network {
     this.stats.connectionsAccepted += 1;
     this.inbound.add(socket);
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, keepAliveInitialDelayMs);
     const decoder = new FrameDecoder(this.limits.frameBytesMax);
     const connection = { peer: undefined as HostId | undefined, garbage: false };
     const helloTimer = this.clock.setTimer(this.limits.helloTimeoutMs, () => {

@@ -1,0 +1,40 @@
+// The real environment of a host: the implementations of the src/env interfaces that touch
+// the OS (system clock, LMDB, TCP with authenticated frames, OS-seeded randomness).
+export { AddressBook, type PeerAddress } from './address-book.ts';
+export {
+  defaultFrameBytesMax,
+  encodeFrame,
+  FrameDecoder,
+  frameDropReasons,
+  verifyFrame,
+  type FrameDropReason,
+  type FrameFields,
+} from './frame.ts';
+export {
+  Keyring,
+  keyringKeysMax,
+  keySecretBytesMin,
+  loadKeyringFile,
+  parseKeyring,
+  type KeyringFile,
+  type KeyringResult,
+} from './keyring.ts';
+export {
+  defaultGroupBatchesMax,
+  defaultMapSizeBytes,
+  LmdbStorage,
+  storageKeyBytesMax,
+  type LmdbStorageCounters,
+  type LmdbStorageOptions,
+} from './lmdb-storage.ts';
+export { SystemClock, type SystemClockOptions } from './system-clock.ts';
+export { osSeed, systemRandom } from './system-random.ts';
+export {
+  defaultTcpNetworkLimits,
+  sendDropReasons,
+  TcpNetwork,
+  type SendDropReason,
+  type TcpNetworkCounters,
+  type TcpNetworkLimits,
+  type TcpNetworkOptions,
+} from './tcp-network.ts';
