@@ -1,0 +1,635 @@
+// One replica of one cell: the shell around the pure Paxos replica. It persists every
+// Ready as one atomic batch and only then sends its messages and applies its chosen entries
+// (paper §2.2: durable across dirty reboots), batches client requests on the leader, serves
+// eventual reads locally, keeps leases, sheds load (§3.5) and compacts its log behind
+// snapshots. It has no timers: the host ticks it while `wantsTick` is true.
+import { DEFAULT_MODEL_LIMITS, validate } from '../model/index.ts';
+import type { LogIndex, ModelState, Operation } from '../model/index.ts';
+import { apply as applyOperation } from '../model/index.ts';
+import { defaultReplicaOptions, initialPersistedState, Replica } from '../paxos/index.ts';
+import type {
+  NodeId,
+  PersistedState,
+  ProposalId,
+  ProposalResult,
+  Ready,
+  SnapshotMeta,
+} from '../paxos/index.ts';
+import { takeBatch, writeKeysOf } from './batcher.ts';
+import type { PendingRequest } from './batcher.ts';
+import { encodeCommand, encodePayload } from './commands.ts';
+import type { CellCommand } from './commands.ts';
+import { leaseRequestProblem } from './leases.ts';
+import {
+  applyEntry,
+  cellDigestHex,
+  decodeCellSnapshot,
+  encodeCellSnapshot,
+  initialCellState,
+} from './state-machine.ts';
+import type { AppliedEntry, CellState, CommandResult } from './state-machine.ts';
+import { CellStore } from './storage-layout.ts';
+import type { StoredStateSnapshot } from './storage-layout.ts';
+import type {
+  CellCounters,
+  CellDescription,
+  CellEnv,
+  CellId,
+  CellOptions,
+  CellRequest,
+  CellResponse,
+} from './types.ts';
+import { decodeCellMessage, encodePaxosEnvelope, encodeSnapshotEnvelope } from './wire.ts';
+import type { Storage } from '../env/index.ts';
+
+export const defaultCellOptions: CellOptions = {
+  alpha: 3,
+  batchRequestsMax: 64,
+  batchBytesMax: 256 * 1024,
+  waitingRequestsMax: 512,
+  queuedBatchesMax: 2,
+  tickMs: 10,
+  retransmitTicks: 3,
+  leaderTimeoutTicks: 10,
+  electionTimeoutTicks: 40,
+  snapshotEveryEntries: 1000,
+  snapshotMessageBytesMax: 8 * 1024 * 1024,
+  checkInvariants: false,
+  modelLimits: DEFAULT_MODEL_LIMITS,
+};
+
+/** Thrown by `load` when the stored state fails its checksums or does not fit together. */
+export class CellStorageCorrupt extends Error {
+  constructor(
+    readonly cellId: CellId,
+    readonly detail: string,
+  ) {
+    super(`cell ${cellId}: stored state is corrupt (${detail})`);
+    this.name = 'CellStorageCorrupt';
+  }
+}
+
+/** A Ready waiting for its storage write, with what the cell adds to it. */
+interface ReadyInFlight {
+  readonly ready: Ready;
+  /** A state snapshot taken from a teacher, installed when this Ready's turn comes. */
+  readonly install: CellState | undefined;
+  written: boolean;
+}
+
+/** Where a proposed batch stands. */
+type ProposedBatch = readonly PendingRequest[];
+
+const emptyCounters = (): CellCounters => ({
+  malformedMessages: 0,
+  messagesSent: 0,
+  messagesReceived: 0,
+  persistBatches: 0,
+  persistFailures: 0,
+  entriesApplied: 0,
+  requestsApplied: 0,
+  batchesProposed: 0,
+  overloaded: 0,
+  snapshotsWritten: 0,
+  snapshotsSent: 0,
+  snapshotsTooLarge: 0,
+  snapshotsInstalled: 0,
+});
+
+export class CellReplica {
+  private readonly store: CellStore;
+  private readonly counters = emptyCounters();
+  /** Local (never replicated) monotonic time at which each current lease grant was applied. */
+  private readonly leaseAppliedAt = new Map<string, { grantIndex: number; appliedAtMs: number }>();
+  private readonly readies: ReadyInFlight[] = [];
+  private waiting: PendingRequest[] = [];
+  private readonly proposed = new Map<ProposalId, ProposedBatch>();
+  private readonly chosenAwaiting = new Map<number, ProposedBatch>();
+  private readonly appliedThisReady = new Map<number, AppliedEntry>();
+  private draining = false;
+  private failure: string | undefined;
+  private closed = false;
+  /** Index of the latest state-machine snapshot (the log is compacted up to here). */
+  private snapshotIndex: number;
+
+  private constructor(
+    private readonly env: CellEnv,
+    private readonly options: CellOptions,
+    private readonly paxos: Replica,
+    private state: CellState,
+  ) {
+    this.store = new CellStore(env.storage, env.cellId);
+    this.snapshotIndex = state.appliedIndex;
+    this.stampAllLeasesNow();
+  }
+
+  // ---- Lifecycle ----------------------------------------------------------------------
+
+  /** Creates a brand-new replica with its initial membership; durable when resolved. */
+  static async create(
+    env: CellEnv,
+    members: readonly NodeId[],
+    options?: Partial<CellOptions>,
+  ): Promise<CellReplica> {
+    const full = { ...defaultCellOptions, ...options };
+    const persisted = initialPersistedState(members);
+    const state = initialCellState(full.modelLimits);
+    const store = new CellStore(env.storage, env.cellId);
+    const snapshot: StoredStateSnapshot = { appliedIndex: 0, bytes: encodeCellSnapshot(state) };
+    const delta = {
+      entries: [],
+      promisedBallot: persisted.promisedBallot,
+      commitIndex: persisted.commitIndex,
+      snapshot: persisted.snapshot,
+    };
+    await env.storage.write(store.batchFor(delta, snapshot));
+    return new CellReplica(env, full, CellReplica.paxosFor(env, full, persisted, 0), state);
+  }
+
+  /**
+   * Loads a replica after eviction or a dirty reboot; undefined if the cell has no state here.
+   * Rejects with CellStorageCorrupt when stored records fail their checksums: such a replica
+   * must not vote again (it may have forgotten a promise) and should be replaced.
+   */
+  static load(env: CellEnv, options?: Partial<CellOptions>): Promise<CellReplica | undefined> {
+    const full = { ...defaultCellOptions, ...options };
+    const loaded = new CellStore(env.storage, env.cellId).load();
+    switch (loaded.kind) {
+      case 'absent':
+        return Promise.resolve(undefined);
+      case 'corrupt':
+        return Promise.reject(new CellStorageCorrupt(env.cellId, loaded.detail));
+      case 'found':
+        break;
+    }
+    const decoded = decodeCellSnapshot(loaded.stateSnapshot.bytes);
+    const applied = loaded.stateSnapshot.appliedIndex;
+    if (decoded.kind === 'decode-error' || decoded.value.appliedIndex !== applied)
+      return Promise.reject(new CellStorageCorrupt(env.cellId, 'state snapshot'));
+    let paxos: Replica;
+    try {
+      paxos = CellReplica.paxosFor(env, full, loaded.state, applied);
+    } catch (error) {
+      return Promise.reject(new CellStorageCorrupt(env.cellId, String(error)));
+    }
+    const replica = new CellReplica(env, full, paxos, decoded.value);
+    replica.afterCall(); // replays committed entries above the snapshot
+    return Promise.resolve(replica);
+  }
+
+  /** Deletes every key of this cell from storage (after it was removed from the cell). */
+  static async destroy(storage: Storage, cellId: CellId): Promise<void> {
+    const writes = new CellStore(storage, cellId).deleteAll();
+    if (writes.length > 0) await storage.write(writes);
+  }
+
+  private static paxosFor(
+    env: CellEnv,
+    options: CellOptions,
+    state: PersistedState,
+    applied: number,
+  ): Replica {
+    const base = defaultReplicaOptions(env.self, env.random.fork('paxos'));
+    return new Replica(
+      {
+        ...base,
+        alpha: options.alpha,
+        queuedProposalsMax: options.queuedBatchesMax + options.alpha,
+        retransmitTicks: options.retransmitTicks,
+        leaderTimeoutTicks: options.leaderTimeoutTicks,
+        electionTimeoutTicks: options.electionTimeoutTicks,
+        checkInvariants: options.checkInvariants,
+      },
+      state,
+      applied as LogIndex,
+    );
+  }
+
+  /** Drops in-memory state. Requests not yet proposed get `unavailable`; proposed ones `outcome-unknown`. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.abandonAll('replica closed');
+  }
+
+  // ---- Driving ------------------------------------------------------------------------
+
+  /** Bytes from a peer's `send`; malformed bytes are dropped and counted, never thrown. */
+  receive(from: NodeId, message: Uint8Array): void {
+    if (this.closed || this.failure !== undefined) return;
+    this.counters.messagesReceived += 1;
+    const decoded = decodeCellMessage(message);
+    if (decoded.kind === 'decode-error') {
+      this.counters.malformedMessages += 1;
+      return;
+    }
+    const value = decoded.value;
+    switch (value.kind) {
+      case 'paxos':
+        this.paxos.step(from, value.message);
+        this.afterCall();
+        return;
+      case 'snapshot':
+        this.receiveSnapshot(value.meta, value.state);
+        return;
+    }
+  }
+
+  /** The host calls this every `tickMs` while `wantsTick` is true. */
+  tick(): void {
+    if (this.closed || this.failure !== undefined) return;
+    this.paxos.tick();
+    this.afterCall();
+  }
+
+  get wantsTick(): boolean {
+    if (this.closed || this.failure !== undefined) return false;
+    return this.paxos.wantsTick() || this.waiting.length > 0;
+  }
+
+  /** Nothing in flight, no waiting clients, nothing unpersisted: safe to evict. */
+  get isQuiescent(): boolean {
+    return (
+      !this.wantsTick &&
+      this.readies.length === 0 &&
+      this.waiting.length === 0 &&
+      this.proposed.size === 0 &&
+      this.chosenAwaiting.size === 0
+    );
+  }
+
+  /** A client request; never rejects: every outcome is a typed CellResponse. */
+  submit(request: CellRequest): Promise<CellResponse> {
+    return new Promise<CellResponse>((resolve) => {
+      if (this.closed || this.failure !== undefined) {
+        resolve({ kind: 'unavailable', reason: this.failure ?? 'replica closed' });
+        return;
+      }
+      const command = this.admit(request, resolve);
+      if (command === undefined) return;
+      if (this.waiting.length >= this.options.waitingRequestsMax) {
+        this.counters.overloaded += 1;
+        resolve({ kind: 'overloaded', retryAfterMs: this.retryAfterMs() });
+        return;
+      }
+      this.waiting.push({
+        command,
+        encoded: encodeCommand(command),
+        writeKeys: writeKeysOf(command),
+        resolve,
+      });
+      this.flush();
+      this.afterCall();
+    });
+  }
+
+  describe(): CellDescription {
+    const view = this.paxos.inspect();
+    return {
+      cellId: this.env.cellId,
+      self: this.env.self,
+      members: this.paxos.membersAt((view.commitIndex + 1) as LogIndex),
+      isLeader: this.paxos.isLeader,
+      leaderHint: this.paxos.leader,
+      appliedIndex: this.state.appliedIndex,
+      commitIndex: view.commitIndex,
+      snapshotIndex: this.snapshotIndex,
+      digest: cellDigestHex(this.state),
+      pendingRequests: this.waiting.length + this.countProposed(),
+      unpersistedReadies: this.readies.filter((r) => !r.written).length,
+      failed: this.failure,
+      counters: { ...this.counters },
+    };
+  }
+
+  // ---- Admission ----------------------------------------------------------------------
+
+  /**
+   * Validates a request; answers at once what needs no log (invalid input, eventual reads)
+   * and returns the command to batch otherwise.
+   */
+  private admit(request: CellRequest, resolve: (r: CellResponse) => void): CellCommand | undefined {
+    if (request.kind !== 'operation') {
+      const problem = leaseRequestProblem(
+        request.name,
+        request.holder,
+        request.kind === 'lease-release' ? undefined : request.durationMs,
+      );
+      if (problem === undefined) return this.leaseCommand(request);
+      resolve({
+        kind: 'invalid',
+        error: { kind: 'invalid', field: 'lease', reason: 'bad-lease-request', message: problem },
+      });
+      return undefined;
+    }
+    const validation = validate(request.operation, this.options.modelLimits);
+    if (validation.kind === 'invalid') {
+      resolve({ kind: 'invalid', error: validation });
+      return undefined;
+    }
+    if (request.consistency === 'consistent') return { kind: 'operation', operation: validation.operation };
+    resolve(this.readLocally(validation.operation, request.sessionIndex));
+    return undefined;
+  }
+
+  private leaseCommand(request: Exclude<CellRequest, { kind: 'operation' }>): CellCommand {
+    switch (request.kind) {
+      case 'lease-acquire':
+        // Stamped again when batched (see stampAcquire); 0 = take over nothing.
+        return { ...request, supersedesGrantIndex: 0 };
+      case 'lease-renew':
+      case 'lease-release':
+        return request;
+    }
+  }
+
+  /** An eventual read: a consistent prefix, from this replica's applied state (§2.3). */
+  private readLocally(operation: Operation, sessionIndex: number | undefined): CellResponse {
+    if (
+      operation.kind === 'transaction' &&
+      (operation.writes.length > 0 || operation.conditions.length > 0)
+    ) {
+      const message = 'eventual consistency serves reads only; use consistent for conditions and writes';
+      return {
+        kind: 'invalid',
+        error: { kind: 'invalid', field: 'consistency', reason: 'eventual-write', message },
+      };
+    }
+    const applied = this.state.appliedIndex;
+    if (sessionIndex !== undefined && sessionIndex > applied)
+      return { kind: 'behind', appliedIndex: applied };
+    const base: ModelState = { ...this.state.model, appliedIndex: applied as LogIndex };
+    const outcome = applyOperation(base, operation, (applied + 1) as LogIndex);
+    return { kind: 'result', result: outcome.result, index: applied };
+  }
+
+  private retryAfterMs(): number {
+    const rounds = Math.ceil((this.waiting.length + 1) / this.options.batchRequestsMax) + this.options.alpha;
+    return rounds * this.options.retransmitTicks * this.options.tickMs;
+  }
+
+  // ---- Batching and proposing ---------------------------------------------------------
+
+  private proposalsInFlightMax(): number {
+    return this.options.alpha + this.options.queuedBatchesMax;
+  }
+
+  /** Proposes waiting requests as batches while the pipeline has room. */
+  private flush(): void {
+    while (this.waiting.length > 0 && this.proposed.size < this.proposalsInFlightMax()) {
+      const batch = takeBatch(this.waiting, this.options);
+      const commands = batch.map((request) => this.stampAcquire(request));
+      const result = this.paxos.propose(encodePayload(commands));
+      switch (result.kind) {
+        case 'accepted':
+          this.counters.batchesProposed += 1;
+          this.proposed.set(result.id, batch);
+          break;
+        case 'notLeader': {
+          const everyone = [...batch, ...this.waiting];
+          this.waiting = [];
+          for (const request of everyone)
+            request.resolve({ kind: 'not-leader', leaderHint: result.leaderHint });
+          return;
+        }
+        case 'overloaded':
+          this.waiting.unshift(...batch);
+          return;
+        case 'tooLarge':
+          for (const request of batch) request.resolve({ kind: 'unavailable', reason: 'request too large' });
+          break;
+      }
+    }
+  }
+
+  /**
+   * The leader's half of the lease contract (see leases.ts): an acquire of a lease another
+   * holder has may take it over only if this replica applied that grant at least
+   * durationMs ago on its own monotonic clock.
+   */
+  private stampAcquire(request: PendingRequest): Uint8Array {
+    const command = request.command;
+    if (command.kind !== 'lease-acquire') return request.encoded;
+    const current = this.state.leases.get(command.name);
+    if (current === undefined || current.holder === command.holder) return request.encoded;
+    const local = this.leaseAppliedAt.get(command.name);
+    const expired =
+      local !== undefined &&
+      local.grantIndex === current.grantIndex &&
+      local.appliedAtMs + current.durationMs <= this.env.clock.monotonicMs();
+    if (!expired) return request.encoded;
+    return encodeCommand({ ...command, supersedesGrantIndex: current.grantIndex });
+  }
+
+  // ---- Readies: persist, then send and apply ------------------------------------------
+
+  /** After any call into Paxos: take its Ready, start persisting it, process what is durable. */
+  private afterCall(install?: CellState, stateSnapshot?: StoredStateSnapshot): void {
+    if (this.closed || this.failure !== undefined) return;
+    const ready = this.paxos.takeReady();
+    const empty =
+      ready.persist === undefined &&
+      ready.messages.length === 0 &&
+      ready.committed.length === 0 &&
+      ready.proposalResults.length === 0 &&
+      ready.snapshotsToSend.length === 0 &&
+      install === undefined &&
+      stateSnapshot === undefined;
+    if (empty) return;
+    const item: ReadyInFlight = { ready, install, written: false };
+    this.readies.push(item);
+    const batch = this.store.batchFor(ready.persist, stateSnapshot);
+    if (batch.length === 0) {
+      item.written = true;
+      this.drain();
+      return;
+    }
+    this.counters.persistBatches += 1;
+    this.env.storage.write(batch).then(
+      () => {
+        item.written = true;
+        this.drain();
+      },
+      (error: unknown) => this.failStorage(error),
+    );
+  }
+
+  /** Processes durable Readies strictly in the order they were taken. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const head = this.readies[0];
+        if (head === undefined || !head.written || this.closed || this.failure !== undefined) break;
+        this.readies.shift();
+        this.process(head);
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (!this.closed && this.failure === undefined) {
+      this.flush();
+      this.afterCall();
+    }
+  }
+
+  private process(item: ReadyInFlight): void {
+    const { ready } = item;
+    for (const outgoing of ready.messages) {
+      this.counters.messagesSent += 1;
+      this.env.send(outgoing.to, encodePaxosEnvelope(outgoing.message));
+    }
+    if (item.install !== undefined) this.installState(item.install);
+    for (const entry of ready.committed) {
+      const applied = applyEntry(this.state, entry);
+      this.counters.entriesApplied += 1;
+      this.noteGrants(applied);
+      this.appliedThisReady.set(applied.index, applied);
+      this.answerChosenAwaiting(applied);
+      this.options.onApplied?.(applied.index, cellDigestHex(this.state));
+    }
+    for (const result of ready.proposalResults) this.answerProposal(result);
+    this.appliedThisReady.clear();
+    for (const peer of ready.snapshotsToSend) this.sendSnapshot(peer);
+    this.maybeCompact();
+  }
+
+  private noteGrants(applied: AppliedEntry): void {
+    if (applied.granted.length === 0) return;
+    const now = this.env.clock.monotonicMs();
+    for (const name of applied.granted)
+      this.leaseAppliedAt.set(name, { grantIndex: applied.index, appliedAtMs: now });
+  }
+
+  /** Conservative: every current grant counts as applied now (after a restart or an install). */
+  private stampAllLeasesNow(): void {
+    this.leaseAppliedAt.clear();
+    const now = this.env.clock.monotonicMs();
+    for (const [name, lease] of this.state.leases)
+      this.leaseAppliedAt.set(name, { grantIndex: lease.grantIndex, appliedAtMs: now });
+  }
+
+  // ---- Answering clients --------------------------------------------------------------
+
+  private answerProposal(result: ProposalResult): void {
+    const batch = this.proposed.get(result.id);
+    if (batch === undefined) return;
+    this.proposed.delete(result.id);
+    switch (result.kind) {
+      case 'chosen': {
+        const applied = this.appliedThisReady.get(result.index);
+        if (applied !== undefined) this.answerBatch(batch, applied);
+        else if (result.index > this.state.appliedIndex) this.chosenAwaiting.set(result.index, batch);
+        else for (const request of batch) request.resolve({ kind: 'outcome-unknown' });
+        return;
+      }
+      case 'dropped':
+        for (const request of batch)
+          request.resolve({ kind: 'unavailable', reason: 'leadership lost before proposing' });
+        return;
+      case 'unknown':
+        for (const request of batch) request.resolve({ kind: 'outcome-unknown' });
+        return;
+    }
+  }
+
+  private answerChosenAwaiting(applied: AppliedEntry): void {
+    const batch = this.chosenAwaiting.get(applied.index);
+    if (batch === undefined) return;
+    this.chosenAwaiting.delete(applied.index);
+    this.answerBatch(batch, applied);
+  }
+
+  /** Each request gets the result at its own position in the batch. */
+  private answerBatch(batch: ProposedBatch, applied: AppliedEntry): void {
+    batch.forEach((request, position) => {
+      const result: CommandResult | undefined = applied.results[position];
+      this.counters.requestsApplied += 1;
+      if (result === undefined || applied.results.length !== batch.length) {
+        request.resolve({ kind: 'outcome-unknown' });
+      } else if (result.kind === 'operation') {
+        request.resolve({ kind: 'result', result: result.result, index: applied.index });
+      } else {
+        request.resolve({ kind: 'lease', outcome: result.outcome, index: applied.index });
+      }
+    });
+  }
+
+  private countProposed(): number {
+    let count = 0;
+    for (const batch of this.proposed.values()) count += batch.length;
+    for (const batch of this.chosenAwaiting.values()) count += batch.length;
+    return count;
+  }
+
+  /** Answers everyone: waiting requests were never proposed, proposed ones may yet be chosen. */
+  private abandonAll(reason: string): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const request of waiting) request.resolve({ kind: 'unavailable', reason });
+    for (const batch of [...this.proposed.values(), ...this.chosenAwaiting.values()])
+      for (const request of batch) request.resolve({ kind: 'outcome-unknown' });
+    this.proposed.clear();
+    this.chosenAwaiting.clear();
+  }
+
+  /** A failed write: nothing after it may be sent or acknowledged. The host must reload the cell. */
+  private failStorage(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.counters.persistFailures += 1;
+    this.failure = `storage write failed: ${error instanceof Error ? error.message : String(error)}`;
+    this.readies.length = 0;
+    this.abandonAll(this.failure);
+  }
+
+  // ---- Snapshots and compaction -------------------------------------------------------
+
+  private maybeCompact(): void {
+    const applied = this.state.appliedIndex;
+    if (applied - this.snapshotIndex < this.options.snapshotEveryEntries) return;
+    this.paxos.compact(applied as LogIndex);
+    this.snapshotIndex = applied;
+    this.counters.snapshotsWritten += 1;
+    this.afterCall(undefined, { appliedIndex: applied, bytes: encodeCellSnapshot(this.state) });
+  }
+
+  /**
+   * Teaches a peer that asked for entries compacted away. A state over
+   * snapshotMessageBytesMax is not sent (counted): the peer stays behind until an operator
+   * replaces it (chunked transfer is not built).
+   */
+  private sendSnapshot(peer: NodeId): void {
+    const stored = this.store.loadSnapshot();
+    if (stored === undefined) return;
+    const message = encodeSnapshotEnvelope(stored.meta, stored.bytes);
+    if (message.length > this.options.snapshotMessageBytesMax) {
+      this.counters.snapshotsTooLarge += 1;
+      return;
+    }
+    this.counters.snapshotsSent += 1;
+    this.counters.messagesSent += 1;
+    this.env.send(peer, message);
+  }
+
+  private receiveSnapshot(meta: SnapshotMeta, bytes: Uint8Array): void {
+    const decoded = decodeCellSnapshot(bytes);
+    if (
+      decoded.kind === 'decode-error' ||
+      decoded.value.appliedIndex !== meta.index ||
+      meta.configs.length === 0
+    ) {
+      this.counters.malformedMessages += 1;
+      return;
+    }
+    if (this.paxos.installSnapshot(meta) !== 'installed') return;
+    this.snapshotIndex = meta.index;
+    this.afterCall(decoded.value, { appliedIndex: meta.index, bytes });
+  }
+
+  private installState(state: CellState): void {
+    this.state = state;
+    this.counters.snapshotsInstalled += 1;
+    this.stampAllLeasesNow();
+  }
+}
