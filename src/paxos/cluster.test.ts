@@ -17,3 +17,66 @@ describe('cluster of replicas', () => {
     expect(new Set(commits).size).toBe(1);
   });
 });
+
+describe('scenarios', () => {
+  it('dueling proposers settle: both clients get their values chosen (§2.2)', () => {
+    for (let seed = 0; seed < 20; seed += 1) {
+      const cluster = new Cluster(5, seed);
+      const [a, b] = [cluster.nodes[0], cluster.nodes[4]];
+      if (a === undefined || b === undefined) throw new Error('nodes');
+      expect(cluster.propose(a, payloadOf('from-a')).kind).toBe('accepted');
+      expect(cluster.propose(b, payloadOf('from-b')).kind).toBe('accepted');
+      for (let round = 0; round < 100 && !cluster.quiet(); round += 1) cluster.settleRound();
+      const leaders = cluster.nodes.filter((n) => cluster.replica(n).isLeader);
+      expect(leaders.length).toBeLessThanOrEqual(1);
+      for (const p of cluster.proposals) {
+        if (p.result === 'pending' || p.result === 'lostInCrash') throw new Error('unsettled proposal');
+        if (p.result.kind !== 'chosen') {
+          expect(cluster.submitUntilChosen(p.payload, 200)).toBeDefined();
+        }
+      }
+      const values = [...cluster.chosen.values()].flatMap((v) => (v.kind === 'payload' ? [v.payload] : []));
+      expect(values).toContainEqual(payloadOf('from-a'));
+      expect(values).toContainEqual(payloadOf('from-b'));
+    }
+  });
+
+  it('a leader crashing mid-pipeline: what any surviving acceptor holds is re-proposed', () => {
+    const cluster = new Cluster(3, 1);
+    const [n1, n2, n3] = cluster.nodes;
+    if (n1 === undefined || n2 === undefined || n3 === undefined) throw new Error('nodes');
+    cluster.propose(n1, payloadOf('a'));
+    cluster.settleRound(); // n1 leads; 'a' chosen
+    for (const text of ['b', 'c', 'd']) cluster.propose(n1, payloadOf(text));
+    // Deliver: accept(2) to n2 and n3, accept(3) to n2 only; drop the rest; crash the leader.
+    const accepts = cluster.inFlight.map((w, i) => ({ i, kind: cluster.kindAt(i), to: w.to }));
+    const keep = accepts.filter((_, k) => k === 0 || k === 1 || k === 2).map((a) => a.i);
+    expect(accepts.every((a) => a.kind === 'accept')).toBe(true);
+    for (const position of keep.reverse()) cluster.deliver(position);
+    cluster.crash(n1);
+    cluster.inFlight.length = 0;
+    const index = cluster.submitUntilChosen(payloadOf('after'), 100);
+    expect(index).toBe(4); // 'd' reached no acceptor: its slot is free
+    const at = (i: number) => cluster.chosen.get(i);
+    expect(at(2)).toEqual({ kind: 'payload', payload: payloadOf('b') });
+    expect([payloadOf('c'), undefined]).toContainEqual(
+      at(3)?.kind === 'payload' ? at(3)?.payload : undefined,
+    );
+    cluster.restart(n1);
+    for (let round = 0; round < 50 && !cluster.quiet(); round += 1) cluster.settleRound();
+    cluster.submitUntilChosen(payloadOf('wake'), 50);
+    for (let round = 0; round < 50 && !cluster.quiet(); round += 1) cluster.settleRound();
+    expect(cluster.replica(n1).inspect().commitIndex).toBe(cluster.replica(n2).inspect().commitIndex);
+  });
+
+  it('survives every replica dirty-rebooting at once: chosen entries stay chosen', () => {
+    const cluster = new Cluster(5, 3);
+    for (const text of ['a', 'b', 'c']) expect(cluster.submitUntilChosen(payloadOf(text), 50)).toBeDefined();
+    const before = new Map(cluster.chosen);
+    for (const node of cluster.nodes) cluster.crash(node);
+    cluster.inFlight.length = 0;
+    for (const node of cluster.nodes) cluster.restart(node);
+    expect(cluster.submitUntilChosen(payloadOf('d'), 100)).toBeGreaterThan(3);
+    for (const [index, value] of before) expect(cluster.chosen.get(index)).toEqual(value);
+  });
+});

@@ -279,12 +279,12 @@ export class World {
     const bytes = payloadBytes(request.payload);
     const result = node.replica.propose(bytes);
     if (result.kind === 'accepted') {
-      const valueKey = serialize({ kind: 'payload', payload: bytes });
+      const key = valueKey({ kind: 'payload', payload: bytes });
       this.records.push({
         node: node.id,
         incarnation: node.incarnation,
         id: result.id,
-        valueKey,
+        valueKey: key,
         result: 'pending',
       });
     }
