@@ -1,6 +1,6 @@
 // The real environment of a host: the implementations of the src/env interfaces that touch
 // the OS (system clock, LMDB, TCP with authenticated frames, OS-seeded randomness).
-export { AddressBook, type PeerAddress } from './address-book.ts';
+export { AddressBook, parsePeerAddress, type PeerAddress } from './address-book.ts';
 export {
   defaultFrameBytesMax,
   encodeFrame,

@@ -1,14 +1,16 @@
 // Tests of TcpNetwork on loopback: delivery, authentication and key rotation without
 // downtime (paper §2.6), reconnect after a peer restarts, and bounded send queues.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostId } from '../../src/env/index.ts';
 import { AddressBook } from '../../src/runtime/address-book.ts';
+import { encodeFrame } from '../../src/runtime/frame.ts';
 import { Keyring, loadKeyringFile, parseKeyring } from '../../src/runtime/keyring.ts';
 import type { TcpNetwork } from '../../src/runtime/tcp-network.ts';
-import { decode, eventually, secret, startHost, text } from './transport-helpers.ts';
+import { decode, eventually, keyringA, secret, startHost, text } from './transport-helpers.ts';
 
 const started: TcpNetwork[] = [];
 async function host(...args: Parameters<typeof startHost>): ReturnType<typeof startHost> {
@@ -167,5 +169,57 @@ describe('TcpNetwork', () => {
     for (let i = 0; i < 25; i += 1) a.network.send(n2, text(`m${i}`));
     expect(a.network.counters().sendsDropped['queue-full']).toBe(15);
     expect(a.network.counters().framesSent).toBe(0);
+  });
+});
+
+describe('TcpNetwork handshake and queueing', () => {
+  it('holds frames for a peer that is not up yet and delivers them once it listens', async () => {
+    const book = new AddressBook();
+    const placeholder = await host('n2', book);
+    const port = placeholder.network.address.port;
+    await placeholder.network.close();
+    const a = await host('n1', book);
+    for (let i = 0; i < 20; i += 1) a.network.send(n2, text(`early-${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a few refused dials
+    const b = await host('n2', book, undefined, { port });
+    await eventually(() => b.received.length === 20, 5000, 'queued frames');
+    expect(b.received.map((m) => decode(m.payload))).toEqual([...Array(20).keys()].map((i) => `early-${i}`));
+    expect(a.network.counters().reconnectsScheduled).toBeGreaterThan(0);
+  });
+
+  it('closes a connection whose frames claim another sender than its hello, or a second hello', async () => {
+    const b = await host('n2', new AddressBook());
+    const hello = (sender: string): Buffer =>
+      encodeFrame({ kind: 'hello', sender, receiver: 'n2', payload: new Uint8Array(0) }, keyringA);
+    const dataFrom = (sender: string): Buffer =>
+      encodeFrame({ kind: 'data', sender, receiver: 'n2', payload: text('x') }, keyringA);
+    for (const stream of [
+      Buffer.concat([hello('n1'), dataFrom('n3')]),
+      Buffer.concat([hello('n1'), hello('n1')]),
+    ]) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(b.network.address.port, '127.0.0.1', () => socket.end(stream));
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+      });
+    }
+    await eventually(() => b.network.counters().connectionsClosedForGarbage === 2);
+    expect(b.network.counters().framesDropped['wrong-sender']).toBe(1);
+    expect(b.network.counters().framesDropped['unexpected-hello']).toBe(1);
+    expect(b.received).toEqual([]);
+  });
+
+  it('parses address books of host:port entries', () => {
+    const parsed = AddressBook.fromRecord({
+      n1: '127.0.0.1:7001',
+      n2: '[::1]:7002',
+      n3: 'node-3.local:7003',
+    });
+    if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+    expect(parsed.book.get(hostId('n2'))).toEqual({ host: '::1', port: 7002 });
+    expect(parsed.book.hosts()).toEqual(['n1', 'n2', 'n3']);
+    for (const bad of ['127.0.0.1', '127.0.0.1:0', 'host:99999', ':7001', 'a b:1']) {
+      expect(AddressBook.fromRecord({ n1: bad }).kind).toBe('invalid');
+    }
   });
 });
