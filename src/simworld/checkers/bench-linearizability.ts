@@ -1,6 +1,6 @@
 // Benchmark: generates a linearizable history (simulated register, concurrent processes,
 // indeterminate operations) and times the WGL check. Run:
-//   npx tsx src/simworld/checkers/bench-linearizability.ts [operations] [keys] [processes] [infoProbability] [seed] [functions, e.g. read,write,cas]
+//   npm run bench:checkers -- [operations] [keys] [processes] [infoProbability] [seed] [functions, e.g. read,write,cas]
 // A benchmark measures wall time, which the determinism rule bans in simulation code; this
 // file is never imported by anything.
 import { SeededRandom } from '../../env/seeded-random.ts';
