@@ -55,6 +55,13 @@ export class MembershipHistory {
     }
   }
 
+  /** The first index governed by the newest known membership. */
+  latestEffectiveFrom(): LogIndex {
+    const last = this.records[this.records.length - 1];
+    if (last === undefined) throw new Error('latestEffectiveFrom: empty history');
+    return last.effectiveFrom;
+  }
+
   snapshotRecords(): readonly ConfigRecord[] {
     return this.records.map((r) => ({ effectiveFrom: r.effectiveFrom, members: [...r.members] }));
   }

@@ -18,7 +18,7 @@ export interface ReplicaOptions {
   readonly random: Random;
   /** Pipeline bound: at most alpha entries in flight (paper §2.2, §2.4). */
   readonly alpha: number;
-  /** Proposals waiting for a pipeline slot; beyond this `propose` answers `overloaded`. */
+  /** Proposals waiting for a pipeline slot (at least 1); beyond this `propose` answers `overloaded`. */
   readonly queuedProposalsMax: number;
   /** Largest payload `propose` takes. */
   readonly payloadBytesMax: number;
@@ -67,7 +67,7 @@ export function validateOptions(o: ReplicaOptions): void {
   if (o.catchupEntriesMax < 1 || o.catchupEntriesMax > entriesPerMessageMax) {
     throw new Error('options: catchupEntriesMax must be in [1, entriesPerMessageMax]');
   }
-  if (o.queuedProposalsMax < 0 || o.backoffBaseTicks < 1 || o.backoffMaxTicks < o.backoffBaseTicks) {
+  if (o.queuedProposalsMax < 1 || o.backoffBaseTicks < 1 || o.backoffMaxTicks < o.backoffBaseTicks) {
     throw new Error('options: bad queue or backoff bounds');
   }
 }
@@ -155,6 +155,12 @@ export type ProposeResult =
   | { readonly kind: 'notLeader'; readonly leaderHint: NodeId | undefined }
   | { readonly kind: 'overloaded'; readonly retryAfterTicks: number }
   | { readonly kind: 'tooLarge'; readonly payloadBytesMax: number };
+
+/** What `proposeConfig()` answers, at once. */
+export type ProposeConfigResult =
+  | ProposeResult
+  | { readonly kind: 'configChangeInProgress' }
+  | { readonly kind: 'invalidConfig'; readonly reason: string };
 
 /**
  * What the shell must do after calls into the replica. ORDERING RULE:

@@ -15,6 +15,8 @@ import type {
   SnapshotMeta,
 } from './ready.ts';
 import { validateOptions } from './ready.ts';
+import type { ProposeConfigResult } from './ready.ts';
+import { membersPerConfigMax } from './codec.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId, ProposalId } from './types.ts';
 import { ballot, ballotsEqual, compareBallots, noopValue } from './types.ts';
 
@@ -44,12 +46,26 @@ type Role =
   | {
       readonly kind: 'leader';
       readonly ballot: Ballot;
-      /** Values found in phase 1, by index, to re-propose before new work. */
-      readonly recovery: Map<number, EntryValue>;
+      /**
+       * Every promise for this ballot. Phase 1 is incremental across configurations: before
+       * proposing at index i the leader holds promises from a quorum of membersAt(i), and
+       * asks any new members for theirs first (paper §2.4).
+       */
+      readonly promises: Map<NodeId, PromiseMessage>;
+      /** Values found in phase 1 for indices >= nextIndex, to re-propose before new work. */
+      readonly recovery: Map<number, Recovered>;
       readonly inFlight: Map<number, InFlight>;
       nextIndex: LogIndex;
       lastProgressTick: number;
+      /** Set while waiting for promises from members of a configuration it just reached. */
+      lastPrepareTick: number | undefined;
     };
+
+/** A value phase 1 found for one index; a hole filled with a no-op has no ballot. */
+interface Recovered {
+  readonly value: EntryValue;
+  readonly ballot: Ballot | undefined;
+}
 
 interface Catchup {
   target: LogIndex;
@@ -192,6 +208,48 @@ export class Replica {
     return result;
   }
 
+  /**
+   * Proposes a new membership (the cell's jury), taking effect alpha entries after the
+   * index where it is chosen (paper §2.4). Only one change may be pending at a time: one
+   * queued, in flight, or chosen but not yet in effect.
+   */
+  proposeConfig(members: readonly NodeId[]): ProposeConfigResult {
+    const sorted = [...members].sort();
+    const unique = new Set(sorted).size === sorted.length && sorted.every((m) => m.length > 0);
+    if (sorted.length === 0 || sorted.length > membersPerConfigMax || !unique) {
+      return { kind: 'invalidConfig', reason: `need 1..${membersPerConfigMax} distinct non-empty node ids` };
+    }
+    if (this.configChangePending()) return { kind: 'configChangeInProgress' };
+    const result = this.proposeValue({ kind: 'config', members: sorted }, 0);
+    this.afterStep();
+    return result;
+  }
+
+  /** Proposes a no-op (e.g. so a membership change takes effect on an idle cell). */
+  proposeNoop(): ProposeResult {
+    const result = this.proposeValue(noopValue, 0);
+    this.afterStep();
+    return result;
+  }
+
+  /**
+   * Starts phase 1 now (whack-a-mole learning of a hole, or leadership transfer). A new
+   * leader re-proposes what it finds and fills holes with no-ops. The shell adds jitter.
+   */
+  campaign(): 'started' | 'alreadyLeader' | 'notMember' {
+    if (this.role.kind === 'leader') return 'alreadyLeader';
+    if (!this.isMemberNext()) return 'notMember';
+    this.stepDown();
+    this.startCampaign();
+    this.afterStep();
+    return 'started';
+  }
+
+  /** The membership of the next index to be chosen, and whether a change is pending. */
+  currentMembers(): readonly NodeId[] {
+    return this.membersAt((this.commitIndex + 1) as LogIndex);
+  }
+
   /** Takes what the shell must persist, send and apply (see the ordering rule on Ready). */
   takeReady(): Ready {
     const committed: LogEntry[] = [];
@@ -300,13 +358,23 @@ export class Replica {
 
   // ---- Proposing ----------------------------------------------------------------------
 
+  private configChangePending(): boolean {
+    if (this.membership.latestEffectiveFrom() > this.commitIndex + 1) return true;
+    if (this.queue.some((q) => q.value.kind === 'config')) return true;
+    const role = this.role;
+    if (role.kind !== 'leader') return false;
+    for (const flight of role.inFlight.values()) if (flight.entry.value.kind === 'config') return true;
+    for (const recovered of role.recovery.values()) if (recovered.value.kind === 'config') return true;
+    return false;
+  }
+
   private proposeValue(value: EntryValue, bytes: number): ProposeResult {
     if (bytes > this.options.payloadBytesMax) {
       return { kind: 'tooLarge', payloadBytesMax: this.options.payloadBytesMax };
     }
     if (this.role.kind === 'follower') {
       const hint = this.leaderHint;
-      const isMember = this.membersAt((this.commitIndex + 1) as LogIndex).includes(this.options.self);
+      const isMember = this.isMemberNext();
       if (hint !== undefined && hint !== this.options.self) {
         if (this.campaignDeadline === undefined && isMember)
           this.armCampaign(this.options.leaderTimeoutTicks);
@@ -316,8 +384,11 @@ export class Replica {
       this.startCampaign();
     }
     const role = this.role;
+    if (role.kind === 'follower') return { kind: 'notLeader', leaderHint: this.leaderHint };
     const pipelineFree = role.kind === 'leader' && role.inFlight.size < this.options.alpha;
-    if (!pipelineFree && this.queue.length >= this.options.queuedProposalsMax) {
+    const room =
+      this.queue.length < this.options.queuedProposalsMax || (pipelineFree && this.queue.length === 0);
+    if (!room) {
       const rounds = Math.ceil((this.queue.length + this.options.alpha) / this.options.alpha);
       return { kind: 'overloaded', retryAfterTicks: rounds * this.options.retransmitTicks };
     }
@@ -398,6 +469,10 @@ export class Replica {
 
   private onPromise(from: NodeId, message: PromiseMessage): void {
     const role = this.role;
+    if (role.kind === 'leader' && ballotsEqual(role.ballot, message.ballot)) {
+      if (this.membership.membersAt(role.nextIndex).includes(from)) this.onLatePromise(role, from, message);
+      return;
+    }
     if (role.kind !== 'candidate' || !ballotsEqual(role.ballot, message.ballot)) return;
     if (role.promises.has(from) || !this.phase1Voters().includes(from)) return;
     role.promises.set(from, message);
@@ -421,33 +496,29 @@ export class Replica {
       this.startCatchup(best.peer, best.commitIndex);
       return;
     }
+    if (!this.isMemberNext()) {
+      this.stepDown(); // caught up and found itself deposed
+      return;
+    }
     this.becomeLeader(role.ballot, role.promises);
   }
 
-  private becomeLeader(won: Ballot, promises: ReadonlyMap<NodeId, PromiseMessage>): void {
-    const recovery = new Map<number, EntryValue>();
-    const bestBallot = new Map<number, Ballot>();
-    let top = this.commitIndex as number;
-    for (const promise of promises.values()) {
-      for (const entry of promise.entries) {
-        if (entry.index <= this.commitIndex) continue;
-        const seen = bestBallot.get(entry.index);
-        if (seen === undefined || compareBallots(entry.ballot, seen) > 0) {
-          bestBallot.set(entry.index, entry.ballot);
-          recovery.set(entry.index, entry.value);
-        }
-        top = Math.max(top, entry.index);
-      }
-    }
-    for (let i = this.commitIndex + 1; i <= top; i += 1) if (!recovery.has(i)) recovery.set(i, noopValue);
+  private isMemberNext(): boolean {
+    return this.membersAt((this.commitIndex + 1) as LogIndex).includes(this.options.self);
+  }
+
+  private becomeLeader(won: Ballot, promises: Map<NodeId, PromiseMessage>): void {
     const leader: Extract<Role, { kind: 'leader' }> = {
       kind: 'leader',
       ballot: won,
-      recovery,
+      promises,
+      recovery: new Map(),
       inFlight: new Map(),
       nextIndex: (this.commitIndex + 1) as LogIndex,
       lastProgressTick: this.now,
+      lastPrepareTick: undefined,
     };
+    for (const promise of promises.values()) this.mergeRecovered(leader, promise);
     this.role = leader;
     this.leaderHint = this.options.self;
     this.backoffAttempts = 0;
@@ -456,37 +527,93 @@ export class Replica {
     if (leader.inFlight.size === 0) this.broadcastCommit(leader);
   }
 
+  /**
+   * Folds one promise into the values to re-propose: per index not yet proposed, the value
+   * of the highest ballot reported by any promiser; holes below the top become no-ops.
+   */
+  private mergeRecovered(leader: Extract<Role, { kind: 'leader' }>, promise: PromiseMessage): void {
+    let top = 0;
+    for (const entry of promise.entries) {
+      if (entry.index < leader.nextIndex || entry.index <= this.commitIndex) continue;
+      const held = leader.recovery.get(entry.index);
+      if (held?.ballot === undefined || compareBallots(entry.ballot, held.ballot) > 0) {
+        leader.recovery.set(entry.index, { value: entry.value, ballot: entry.ballot });
+      }
+      top = Math.max(top, entry.index);
+    }
+    for (let i: number = leader.nextIndex; i <= top; i += 1) {
+      if (!leader.recovery.has(i)) leader.recovery.set(i, { value: noopValue, ballot: undefined });
+    }
+  }
+
+  /** A promise for the ballot this replica already leads with (from a newly reached member). */
+  private onLatePromise(
+    leader: Extract<Role, { kind: 'leader' }>,
+    from: NodeId,
+    message: PromiseMessage,
+  ): void {
+    if (leader.promises.has(from)) return;
+    if (message.commitIndex > this.commitIndex) {
+      // Someone learned choices this leader never saw: stand down and learn them first.
+      this.stepDown();
+      this.startCatchup(from, message.commitIndex);
+      return;
+    }
+    leader.promises.set(from, message);
+    this.mergeRecovered(leader, message);
+    this.fillPipeline(leader);
+  }
+
+  /** True if a quorum of `members` promised; otherwise asks the missing ones (rate-limited). */
+  private havePromisesFrom(leader: Extract<Role, { kind: 'leader' }>, members: readonly NodeId[]): boolean {
+    if (hasQuorum(members, new Set(leader.promises.keys()))) return true;
+    const due =
+      leader.lastPrepareTick === undefined ||
+      this.now - leader.lastPrepareTick >= this.options.retransmitTicks;
+    if (due) {
+      if (leader.lastPrepareTick === undefined && leader.inFlight.size === 0)
+        leader.lastProgressTick = this.now;
+      leader.lastPrepareTick = this.now;
+      const fromIndex = (this.commitIndex + 1) as LogIndex;
+      for (const member of members) {
+        if (member === this.options.self || leader.promises.has(member)) continue;
+        this.send(member, { kind: 'prepare', ballot: leader.ballot, fromIndex });
+      }
+    }
+    return false;
+  }
+
   // ---- Phase 2 ------------------------------------------------------------------------
 
   private fillPipeline(leader: Extract<Role, { kind: 'leader' }>): void {
     do {
       while (leader.nextIndex <= this.commitIndex + this.options.alpha && this.proposeNext(leader));
     } while (this.advanceLeaderCommit(leader) && (this.queue.length > 0 || leader.recovery.size > 0));
+    const deposed = !this.membersAt(leader.nextIndex).includes(this.options.self);
+    if (deposed && leader.inFlight.size === 0 && this.role === leader) this.stepDown();
   }
 
   /** Starts phase 2 for the next index (recovered value first, then the queue); false if none. */
   private proposeNext(leader: Extract<Role, { kind: 'leader' }>): boolean {
     const index = leader.nextIndex;
-    let value = leader.recovery.get(index);
-    let proposalId: ProposalId | undefined;
-    if (value !== undefined) {
-      leader.recovery.delete(index);
-    } else {
-      const next = this.queue.shift();
-      if (next === undefined) return false;
-      value = next.value;
-      proposalId = next.id;
-    }
+    const recovered = leader.recovery.get(index);
+    const queued = recovered === undefined ? this.queue[0] : undefined;
+    if (recovered === undefined && queued === undefined) return false;
+    const members = this.membersAt(index);
+    if (!members.includes(this.options.self)) return false; // deposed from here on
+    if (!this.havePromisesFrom(leader, members)) return false;
+    leader.lastPrepareTick = undefined;
+    if (recovered !== undefined) leader.recovery.delete(index);
+    else this.queue.shift();
+    const value = recovered?.value ?? queued?.value ?? noopValue;
     if (leader.inFlight.size === 0) leader.lastProgressTick = this.now;
     const entry: LogEntry = { index, ballot: leader.ballot, value };
-    const members = this.membersAt(index);
-    const acks = new Set<NodeId>();
+    const acks = new Set<NodeId>([this.options.self]);
     this.storeEntry(entry);
-    if (members.includes(this.options.self)) acks.add(this.options.self);
     const flight: InFlight = {
       entry,
       acks,
-      proposalId,
+      proposalId: queued?.id,
       lastSentTick: this.now,
       chosen: hasQuorum(members, acks),
     };
@@ -719,7 +846,7 @@ export class Replica {
     if (this.campaignDeadline === undefined || this.now < this.campaignDeadline) return;
     this.campaignDeadline = undefined;
     if (this.role.kind !== 'follower') return;
-    if (!this.membersAt((this.commitIndex + 1) as LogIndex).includes(this.options.self)) return;
+    if (!this.isMemberNext()) return;
     this.startCampaign();
   }
 
@@ -732,10 +859,12 @@ export class Replica {
         this.sendPrepares(role);
       }
     } else if (role.kind === 'leader') {
-      if (role.inFlight.size > 0 && this.now - role.lastProgressTick >= this.options.electionTimeoutTicks) {
+      const waiting = role.inFlight.size > 0 || role.lastPrepareTick !== undefined;
+      if (waiting && this.now - role.lastProgressTick >= this.options.electionTimeoutTicks) {
         this.stepDown();
         return;
       }
+      if (role.lastPrepareTick !== undefined) this.fillPipeline(role);
       for (const flight of role.inFlight.values()) {
         if (!flight.chosen && this.now - flight.lastSentTick >= this.options.retransmitTicks)
           this.sendAccepts(flight);
