@@ -6,6 +6,7 @@ import type { HistoryEvent, HistoryScalar } from './history.ts';
 import { operationsFromHistory, type HistoryShapeError, type Operation } from './operations.ts';
 import { NOT_ALLOWED, stepRegister, type StepResult } from './register-model.ts';
 import { LinearizationCache } from './linearization-cache.ts';
+import { indeterminateWrittenValue, PendingObservers } from './pending-observers.ts';
 
 /** Default bound on model steps tried per key before the answer is 'unknown'. */
 export const SEARCH_STEPS_PER_KEY_MAX_DEFAULT = 5_000_000;
@@ -207,6 +208,7 @@ function checkKey(
   const cache = new LinearizationCache(operations.length, entriesMax);
   const list = new EntryList(operations);
   const twins = previousTwins(operations);
+  const observers = new PendingObservers(operations);
   const stack: Frame[] = [];
   const deepest = new DeepestDeadEnd(operations, list);
   let state: HistoryScalar = null;
@@ -224,7 +226,7 @@ function checkKey(
       const after: StepResult =
         twin >= 0 && !cache.isLinearized(twin) ? NOT_ALLOWED : stepRegister(state, candidate);
       const added =
-        after === NOT_ALLOWED || isDominated(candidate, state, after, stack, operations)
+        after === NOT_ALLOWED || isDominated(candidate, state, after, stack, operations, observers)
           ? 'skipped'
           : cache.add(index, after);
       if (added === 'full') return unknownResult(key, 'cache-full', steps);
@@ -232,6 +234,7 @@ function checkKey(
         stack.push({ operation: index, stateBefore: state });
         state = after;
         list.lift(index);
+        observers.linearized(candidate);
         entry = list.next[list.head] ?? -1;
       } else {
         entry = list.next[entry] ?? -1;
@@ -244,6 +247,7 @@ function checkKey(
     const frame = stack.pop();
     if (frame === undefined) return notLinearizable(key, deepest);
     list.unlift(frame.operation);
+    observers.unlinearized(operations[frame.operation] as Operation);
     cache.forget(frame.operation);
     state = frame.stateBefore;
     entry = list.next[list.callEntry[frame.operation] ?? -1] ?? -1;
@@ -274,34 +278,26 @@ function previousTwins(operations: readonly Operation[]): Int32Array {
 }
 
 /**
- * Drops indeterminate writes and cas whose new value nothing could observe: no read
- * returned it, no cas expected it, and no increment could build on it (it is not a number,
- * or the key has no increments). In any linearization such an operation can only be
- * followed by an overwrite (or nothing), so removing it leaves a linearization: sound.
+ * Drops indeterminate writes and cas whose new value nothing could ever observe (see
+ * PendingObservers): in any linearization such an operation can only be followed by an
+ * overwrite, or nothing, so removing it leaves a linearization. Sound, and it shortens the
+ * list every search node scans.
  */
 function withoutUnobservableWrites(operations: readonly Operation[]): readonly Operation[] {
-  const observed = new Set<HistoryScalar>();
-  let hasIncrement = false;
-  for (const operation of operations) {
-    if (operation.f === 'read') observed.add(operation.output);
-    if (operation.f === 'cas') observed.add((operation.value as readonly [HistoryScalar, HistoryScalar])[0]);
-    if (operation.f === 'incr') hasIncrement = true;
-  }
+  const observers = new PendingObservers(operations);
   return operations.filter((operation) => {
-    if (operation.status !== 'info' || (operation.f !== 'write' && operation.f !== 'cas')) return true;
-    const written =
-      operation.f === 'write'
-        ? (operation.value as HistoryScalar)
-        : (operation.value as readonly [HistoryScalar, HistoryScalar])[1];
-    return observed.has(written) || (typeof written === 'number' && hasIncrement);
+    const written = indeterminateWrittenValue(operation);
+    return written === undefined || observers.canObserve(written);
   });
 }
 
 /**
- * Two sound prunings for indeterminate operations (each configuration they skip is
- * dominated by one the search visits anyway: same linearized ok operations, same state,
- * fewer indeterminate operations used, which are optional and never block anything):
+ * Sound prunings for indeterminate operations. Each configuration they skip is dominated
+ * by one the search visits anyway: same linearized ok operations, same state, fewer
+ * indeterminate operations used (those are optional and never block anything).
  * - an indeterminate operation that leaves the state unchanged;
+ * - an indeterminate write or cas of a value no unlinearized operation can observe: only
+ *   an overwrite could follow it;
  * - any operation right after an indeterminate one whose effect it hides (the result is the
  *   same as running it without the indeterminate one before it).
  */
@@ -311,8 +307,10 @@ function isDominated(
   stateAfter: HistoryScalar,
   stack: readonly Frame[],
   operations: readonly Operation[],
+  observers: PendingObservers,
 ): boolean {
   if (candidate.status === 'info' && stateAfter === stateBefore) return true;
+  if (indeterminateWrittenValue(candidate) !== undefined && !observers.canObserve(stateAfter)) return true;
   const top = stack[stack.length - 1];
   if (top === undefined || operations[top.operation]?.status !== 'info') return false;
   const withoutTop = stepRegister(top.stateBefore, candidate);
