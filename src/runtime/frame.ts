@@ -21,6 +21,8 @@ export const frameLengthBytes = 4;
 export const macBytes = 32;
 /** Default bound on a frame body; a larger declared length closes the connection. */
 export const defaultFrameBytesMax = 1024 * 1024;
+/** Bound on frames before a connection has authenticated: a hello fits with room to spare. */
+export const helloFrameBytesMax = 1024;
 /** HostIds on the wire are at most this many UTF-8 bytes. */
 export const hostIdBytesMax = 255;
 
@@ -152,34 +154,51 @@ export class FrameDecoder {
   private bufferedBytes = 0;
   private stopped = false;
 
-  constructor(private readonly frameBytesMax: number = defaultFrameBytesMax) {}
+  constructor(private frameBytesMax: number = defaultFrameBytesMax) {}
+
+  /** Changes the bound for frames not yet decoded (e.g. raised once a peer authenticates). */
+  setFrameBytesMax(frameBytesMax: number): void {
+    this.frameBytesMax = frameBytesMax;
+  }
 
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
     return this.bufferedBytes;
   }
 
-  push(chunk: Buffer): DecodedChunk[] {
-    if (this.stopped) return [];
+  /** Adds received bytes; take the frames out with `next`. */
+  append(chunk: Buffer): void {
+    if (this.stopped) return;
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.byteLength;
-    const out: DecodedChunk[] = [];
-    while (this.bufferedBytes >= frameLengthBytes) {
-      const head = this.headWith(frameLengthBytes);
-      const bodyBytes = head.readUInt32BE(0);
-      if (bodyBytes > this.frameBytesMax) {
-        this.stopped = true;
-        this.chunks = [];
-        this.bufferedBytes = 0;
-        out.push({ kind: 'oversized' });
-        break;
-      }
-      const frameBytes = frameLengthBytes + bodyBytes;
-      if (this.bufferedBytes < frameBytes) break;
-      const whole = this.headWith(frameBytes);
-      out.push({ kind: 'body', body: whole.subarray(frameLengthBytes, frameBytes) });
-      this.consume(frameBytes);
+  }
+
+  /**
+   * The next whole frame body, `oversized` (after which the decoder stops), or undefined
+   * when more bytes are needed. One at a time, so a bound changed after a frame applies to
+   * the frames behind it.
+   */
+  next(): DecodedChunk | undefined {
+    if (this.stopped || this.bufferedBytes < frameLengthBytes) return undefined;
+    const bodyBytes = this.headWith(frameLengthBytes).readUInt32BE(0);
+    if (bodyBytes > this.frameBytesMax) {
+      this.stopped = true;
+      this.chunks = [];
+      this.bufferedBytes = 0;
+      return { kind: 'oversized' };
     }
+    const frameBytes = frameLengthBytes + bodyBytes;
+    if (this.bufferedBytes < frameBytes) return undefined;
+    const body = this.headWith(frameBytes).subarray(frameLengthBytes, frameBytes);
+    this.consume(frameBytes);
+    return { kind: 'body', body };
+  }
+
+  /** Appends `chunk` and returns every frame now whole (for callers that never change the bound). */
+  push(chunk: Buffer): DecodedChunk[] {
+    this.append(chunk);
+    const out: DecodedChunk[] = [];
+    for (let item = this.next(); item !== undefined; item = this.next()) out.push(item);
     return out;
   }
 

@@ -12,6 +12,7 @@ import {
   frameBodyBytes,
   FrameDecoder,
   frameDropReasons,
+  helloFrameBytesMax,
   hostIdBytesMax,
   verifyFrame,
   type FrameDropReason,
@@ -414,7 +415,9 @@ export class TcpNetwork implements Network {
     this.inbound.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, keepAliveInitialDelayMs);
-    const decoder = new FrameDecoder(this.limits.frameBytesMax);
+    // Until the peer authenticates, only a hello-sized frame is buffered, so unauthenticated
+    // connections cost at most helloFrameBytesMax each.
+    const decoder = new FrameDecoder(Math.min(helloFrameBytesMax, this.limits.frameBytesMax));
     const connection = { peer: undefined as HostId | undefined, garbage: false };
     const helloTimer = this.clock.setTimer(this.limits.helloTimeoutMs, () => {
       if (connection.peer === undefined) socket.destroy();
@@ -428,10 +431,17 @@ export class TcpNetwork implements Network {
       }
     };
     socket.on('data', (chunk: Buffer) => {
-      for (const item of decoder.push(chunk)) {
+      decoder.append(chunk);
+      for (let item = decoder.next(); item !== undefined; item = decoder.next()) {
         if (connection.garbage || this.closed) return;
-        if (item.kind === 'oversized') drop('oversized');
-        else this.receiveBody(item.body, connection, drop);
+        if (item.kind === 'oversized') {
+          drop('oversized');
+          continue;
+        }
+        const wasAuthenticated = connection.peer !== undefined;
+        this.receiveBody(item.body, connection, drop);
+        if (!wasAuthenticated && connection.peer !== undefined)
+          decoder.setFrameBytesMax(this.limits.frameBytesMax);
       }
     });
     socket.on('error', () => undefined); // 'close' follows

@@ -223,3 +223,21 @@ describe('TcpNetwork handshake and queueing', () => {
     }
   });
 });
+
+describe('TcpNetwork before authentication', () => {
+  it('buffers no more than a hello-sized frame from a connection that has not authenticated', async () => {
+    const b = await host('n2', new AddressBook());
+    const bigFrame = encodeFrame(
+      { kind: 'data', sender: 'n1', receiver: 'n2', payload: new Uint8Array(4096) },
+      keyringA,
+    );
+    await new Promise<void>((resolve) => {
+      const socket = connect(b.network.address.port, '127.0.0.1', () => socket.end(bigFrame));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+    });
+    await eventually(() => b.network.counters().framesDropped.oversized === 1);
+    expect(b.network.counters().connectionsClosedForGarbage).toBe(1);
+    expect(b.received).toEqual([]);
+  });
+});
