@@ -6,6 +6,7 @@ export {
   encodeFrame,
   FrameDecoder,
   frameDropReasons,
+  helloFrameBytesMax,
   verifyFrame,
   type FrameDropReason,
   type FrameFields,
@@ -22,6 +23,7 @@ export {
 export {
   defaultGroupBatchesMax,
   defaultMapSizeBytes,
+  lowFreeSpaceBytes,
   LmdbStorage,
   storageKeyBytesMax,
   type LmdbStorageCounters,
@@ -31,6 +33,7 @@ export { SystemClock, type SystemClockOptions } from './system-clock.ts';
 export { osSeed, systemRandom } from './system-random.ts';
 export {
   defaultTcpNetworkLimits,
+  keepAliveInitialDelayMs,
   sendDropReasons,
   TcpNetwork,
   type SendDropReason,
