@@ -27,6 +27,7 @@ export {
   checkLinearizable,
   describeOperation,
   SEARCH_STEPS_PER_KEY_MAX_DEFAULT,
+  SEARCH_STEPS_TOTAL_MAX_DEFAULT,
   CACHE_ENTRIES_PER_KEY_MAX_DEFAULT,
   type HistoryCheckResult,
   type LinearizabilityOptions,

@@ -224,6 +224,16 @@ describe('linearizability checker: limits and bad input', () => {
     expect(checkHistoryLinearizable(busy).kind).toBe('not-linearizable');
   });
 
+  it('answers unknown when the budget over all keys runs out, yet still reports a violation found first', () => {
+    const good = historyOf(write(1, 1, [0, 1], 'ok', 'a'), read(2, 1, [2, 3], 'ok', 'a'));
+    const both = [...good, ...busy.map((event) => ({ ...event, time: event.time + 3 }))];
+    expect(checkHistoryLinearizable(both, { searchStepsTotalMax: 4 })).toMatchObject({
+      kind: 'unknown',
+      key: 'x',
+    });
+    expect(checkHistoryLinearizable(both, { searchStepsTotalMax: 1000 }).kind).toBe('not-linearizable');
+  });
+
   it('answers unknown when the memo cache is full', () => {
     expect(checkHistoryLinearizable(busy, { cacheEntriesPerKeyMax: 3 })).toMatchObject({
       kind: 'unknown',

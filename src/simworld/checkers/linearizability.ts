@@ -2,6 +2,8 @@
 // model state), run per key (P-compositionality: a history is linearizable iff each key's
 // sub-history is), over the register model. Indeterminate operations may take effect at any
 // point after their invoke, or never; failed operations are removed before the search.
+// Real-time order is the order of events in the history (equal times do not make two
+// operations concurrent; the listed order decides).
 import type { HistoryEvent, HistoryScalar } from './history.ts';
 import { operationsFromHistory, type HistoryShapeError, type Operation } from './operations.ts';
 import { NOT_ALLOWED, stepRegister, type StepResult } from './register-model.ts';
@@ -10,6 +12,8 @@ import { indeterminateWrittenValue, PendingObservers } from './pending-observers
 
 /** Default bound on model steps tried per key before the answer is 'unknown'. */
 export const SEARCH_STEPS_PER_KEY_MAX_DEFAULT = 5_000_000;
+/** Default bound on model steps over all keys of one check. */
+export const SEARCH_STEPS_TOTAL_MAX_DEFAULT = 20_000_000;
 /** Default bound on memoized configurations per key before the answer is 'unknown'. */
 export const CACHE_ENTRIES_PER_KEY_MAX_DEFAULT = 2_000_000;
 /** How many operations of the longest linearizable prefix an explanation shows. */
@@ -19,6 +23,7 @@ export const EXPLANATION_WINDOW_OPERATIONS_MAX = 64;
 
 export interface LinearizabilityOptions {
   readonly searchStepsPerKeyMax?: number;
+  readonly searchStepsTotalMax?: number;
   readonly cacheEntriesPerKeyMax?: number;
 }
 
@@ -87,15 +92,19 @@ export function checkLinearizable(
     else list.push(operation);
   }
   const keys = [...byKey.keys()].sort();
+  const perKeyMax = options.searchStepsPerKeyMax ?? SEARCH_STEPS_PER_KEY_MAX_DEFAULT;
+  const totalMax = options.searchStepsTotalMax ?? SEARCH_STEPS_TOTAL_MAX_DEFAULT;
   let unknown: LinearizabilityResult | undefined;
   let searchSteps = 0;
   for (const key of keys) {
-    const result = checkKey(key, byKey.get(key) ?? [], options);
+    const stepsMax = Math.min(perKeyMax, Math.max(0, totalMax - searchSteps));
+    const result = checkKey(key, byKey.get(key) ?? [], stepsMax, options);
     switch (result.kind) {
       case 'not-linearizable':
         return result;
       case 'unknown':
         unknown ??= result;
+        searchSteps += result.searchSteps;
         break;
       case 'linearizable':
         searchSteps += result.searchSteps;
@@ -200,10 +209,10 @@ type KeyResult = LinearizabilityResult;
 function checkKey(
   key: string,
   allOperations: readonly Operation[],
+  stepsMax: number,
   options: LinearizabilityOptions,
 ): KeyResult {
   const operations = withoutUnobservableWrites(allOperations);
-  const stepsMax = options.searchStepsPerKeyMax ?? SEARCH_STEPS_PER_KEY_MAX_DEFAULT;
   const entriesMax = options.cacheEntriesPerKeyMax ?? CACHE_ENTRIES_PER_KEY_MAX_DEFAULT;
   const cache = new LinearizationCache(operations.length, entriesMax);
   const list = new EntryList(operations);
