@@ -1,9 +1,11 @@
 // The facade a node offers to the layers above it (the HTTP API in src/api/, the CLI, tests):
 // create and describe cells, submit client requests routed to the right replica, counters.
 import type { NodeId } from '../paxos/index.ts';
-import type { CellDescription, CellId, CellRequest, CellResponse } from './cell-contract.ts';
+import type { CellId, CellRequest, CellResponse } from './cell-contract.ts';
+import type { CellSummary } from './wire.ts';
 
-export type { CellDescription, CellId, CellRequest, CellResponse } from './cell-contract.ts';
+export type { CellId, CellRequest, CellResponse } from './cell-contract.ts';
+export type { CellSummary } from './wire.ts';
 
 /** Outcome of creating a cell on its member nodes (admin messages, quorum of acks). */
 export type CreateCellResult =
@@ -27,7 +29,7 @@ export type DeleteCellResult =
 
 /** What a node knows of one cell (answered by a replica of the cell, locally or forwarded). */
 export type DescribeCellResult =
-  | { readonly kind: 'described'; readonly description: CellDescription; readonly answeredBy: NodeId }
+  | { readonly kind: 'described'; readonly summary: CellSummary; readonly answeredBy: NodeId }
   /** This node and the nodes it asked do not hold the cell. */
   | { readonly kind: 'not-found'; readonly cellId: CellId }
   /** The cell left the node that was asked; it lives on `members` now (paper §2.5). */
@@ -59,12 +61,33 @@ export type FrameDropReason =
   | 'unknown-version'
   | 'unknown-kind'
   | 'malformed'
-  | 'unknown-sender'
+  /** A test hook made this node drop the sender's frames (a simulated partition). */
+  | 'blocked'
+  /** A request id seen before (replay or duplicate): not served twice. */
+  | 'duplicate'
   | 'cell-not-hosted'
   | 'cell-load-failed'
+  /** An answer to no request of ours (late, duplicated, or from the wrong peer). */
   | 'unknown-request'
   | 'overloaded'
+  | 'hooks-disabled'
   | 'closed';
+
+export const frameDropReasons: readonly FrameDropReason[] = [
+  'empty',
+  'oversized',
+  'unknown-version',
+  'unknown-kind',
+  'malformed',
+  'blocked',
+  'duplicate',
+  'cell-not-hosted',
+  'cell-load-failed',
+  'unknown-request',
+  'overloaded',
+  'hooks-disabled',
+  'closed',
+];
 
 /** Counters of one node since it started. Monotonic; read them with `metrics()`. */
 export interface NodeMetrics {

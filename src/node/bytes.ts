@@ -1,0 +1,135 @@
+// A small byte writer and a never-throwing-outward reader for the node's own encodings
+// (envelopes, registry records): bytes, shortest-form varints, length-prefixed UTF-8.
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+export function utf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+/** Thrown inside a Reader only; every public decoder catches it and returns a typed error. */
+export class ByteDecodeFailure extends Error {
+  constructor(readonly field: string) {
+    super(`malformed ${field}`);
+  }
+}
+
+export class ByteWriter {
+  private buffer: Uint8Array;
+  private length = 0;
+
+  constructor(initialBytes = 64) {
+    this.buffer = new Uint8Array(initialBytes);
+  }
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    let capacity = this.buffer.length * 2;
+    while (capacity < this.length + extra) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  byte(value: number): this {
+    this.reserve(1);
+    this.buffer[this.length++] = value & 0xff;
+    return this;
+  }
+
+  /** A non-negative safe integer as shortest-form unsigned LEB128. */
+  uint(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`uint out of range: ${value}`);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.byte((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    return this.byte(rest);
+  }
+
+  raw(bytes: Uint8Array): this {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+    return this;
+  }
+
+  /** Length-prefixed bytes. */
+  bytes(bytes: Uint8Array): this {
+    return this.uint(bytes.length).raw(bytes);
+  }
+
+  /** Length-prefixed UTF-8. */
+  text(text: string): this {
+    return this.bytes(utf8Encoder.encode(text));
+  }
+
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+export class ByteReader {
+  private offset = 0;
+
+  constructor(private readonly input: Uint8Array) {}
+
+  get remaining(): number {
+    return this.input.length - this.offset;
+  }
+
+  byte(field: string): number {
+    const value = this.input[this.offset];
+    if (value === undefined) throw new ByteDecodeFailure(field);
+    this.offset += 1;
+    return value;
+  }
+
+  /** Shortest-form unsigned LEB128 up to 2^53 - 1. */
+  uint(field: string, max = Number.MAX_SAFE_INTEGER): number {
+    let value = 0;
+    let scale = 1;
+    for (let index = 0; index < 8; index += 1) {
+      const part = this.byte(field);
+      value += (part & 0x7f) * scale;
+      if ((part & 0x80) === 0) {
+        if (part === 0 && index > 0) throw new ByteDecodeFailure(field); // not shortest form
+        if (!Number.isSafeInteger(value) || value > max) throw new ByteDecodeFailure(field);
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw new ByteDecodeFailure(field);
+  }
+
+  raw(field: string, length: number): Uint8Array {
+    if (length > this.remaining) throw new ByteDecodeFailure(field);
+    const out = this.input.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
+  }
+
+  bytes(field: string, lengthMax: number): Uint8Array {
+    return this.raw(field, this.uint(field, lengthMax));
+  }
+
+  text(field: string, bytesMax: number): string {
+    const bytes = this.bytes(field, bytesMax);
+    try {
+      return utf8Decoder.decode(bytes);
+    } catch {
+      throw new ByteDecodeFailure(field);
+    }
+  }
+
+  /** The rest of the input. */
+  rest(): Uint8Array {
+    return this.raw('rest', this.remaining);
+  }
+
+  end(field: string): void {
+    if (this.remaining !== 0) throw new ByteDecodeFailure(field);
+  }
+}

@@ -1,0 +1,218 @@
+// The replicas of one node that are in memory: loading on first use, an LRU order for
+// eviction of quiescent replicas (by count and by idle time), and the set of active
+// replicas that the node's single timer ticks (paper §2.1: many cells per node, idle ones cheap).
+import type { Clock } from '../env/index.ts';
+import type { CellBinding, CellEnv, CellId, CellReplicaLike } from './cell-contract.ts';
+import type { NodeLimits } from './limits.ts';
+
+/** Work waiting for a replica; called with undefined when the cell could not be loaded. */
+export type ReplicaWork = (replica: CellReplicaLike | undefined) => void;
+
+interface ReadySlot {
+  readonly state: 'ready';
+  readonly replica: CellReplicaLike;
+  lastActiveMs: number;
+}
+
+interface LoadingSlot {
+  readonly state: 'loading';
+  readonly queue: ReplicaWork[];
+  readonly done: Promise<CellReplicaLike | undefined>;
+}
+
+type Slot = ReadySlot | LoadingSlot;
+
+/** What the table reports to the node's counters and log. */
+export interface CellTableEvents {
+  loaded(cellId: CellId): void;
+  loadFailed(cellId: CellId, reason: string): void;
+  evicted(cellId: CellId): void;
+  workDropped(cellId: CellId): void;
+  /** The set of active replicas became non-empty: the node should run its timer at tick pace. */
+  becameActive(): void;
+}
+
+export class CellTable {
+  /** Insertion order is least-recently-used first (a touch re-inserts). */
+  private readonly slots = new Map<CellId, Slot>();
+  /** Ready replicas that are not quiescent: ticked when they want it, never evicted. */
+  private readonly active = new Set<CellId>();
+  private readyCount = 0;
+  private closed = false;
+
+  constructor(
+    private readonly binding: CellBinding,
+    private readonly envFor: (cellId: CellId) => CellEnv,
+    private readonly clock: Clock,
+    private readonly limits: NodeLimits,
+    private readonly events: CellTableEvents,
+  ) {}
+
+  get inMemory(): number {
+    return this.readyCount;
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  isLoaded(cellId: CellId): boolean {
+    return this.slots.get(cellId)?.state === 'ready';
+  }
+
+  /** Runs `work` with the replica now if in memory, after loading if not (when `hosted`). */
+  withReplica(cellId: CellId, hosted: () => boolean, work: ReplicaWork): void {
+    const slot = this.slots.get(cellId);
+    if (slot?.state === 'ready') {
+      this.touch(cellId, slot);
+      work(slot.replica);
+      this.afterCall(cellId, slot.replica);
+      return;
+    }
+    if (slot?.state === 'loading') {
+      this.enqueue(cellId, slot, work);
+      return;
+    }
+    if (!hosted()) {
+      work(undefined);
+      return;
+    }
+    const loading = this.install(cellId, this.binding.load(this.envFor(cellId)), 'load');
+    this.enqueue(cellId, loading, work);
+  }
+
+  /** Resolves with the replica once loaded (or loading finished), undefined if not hosted. */
+  replica(cellId: CellId, hosted: () => boolean): Promise<CellReplicaLike | undefined> {
+    return new Promise((resolve) => this.withReplica(cellId, hosted, resolve));
+  }
+
+  /** Makes a brand-new replica in memory (after its registry record is durable). */
+  async create(cellId: CellId, made: Promise<CellReplicaLike>): Promise<CellReplicaLike | undefined> {
+    await this.remove(cellId);
+    const slot = this.install(cellId, made, 'create');
+    return slot.done;
+  }
+
+  /** Closes and forgets the replica (delete, or a failure); waits for a load in progress. */
+  async remove(cellId: CellId): Promise<void> {
+    const slot = this.slots.get(cellId);
+    if (slot === undefined) return;
+    if (slot.state === 'loading') {
+      await slot.done;
+      await this.remove(cellId);
+      return;
+    }
+    this.drop(cellId, slot);
+  }
+
+  /** Called after the node handed the replica work: keeps the active set current. */
+  afterCall(cellId: CellId, replica: CellReplicaLike): void {
+    if (replica.isQuiescent) return;
+    if (this.active.size === 0) {
+      this.active.add(cellId);
+      this.events.becameActive();
+    } else this.active.add(cellId);
+  }
+
+  /** One tick of the node timer: ticks active replicas that want it, retires quiescent ones. */
+  tickActive(): number {
+    let ticked = 0;
+    for (const cellId of [...this.active]) {
+      const slot = this.slots.get(cellId);
+      if (slot?.state !== 'ready') {
+        this.active.delete(cellId);
+        continue;
+      }
+      if (slot.replica.wantsTick) {
+        slot.replica.tick();
+        ticked += 1;
+      }
+      if (slot.replica.isQuiescent) this.active.delete(cellId);
+    }
+    return ticked;
+  }
+
+  /** Evicts quiescent replicas over the count bound, then those idle too long. */
+  evict(): void {
+    const idleBeforeMs = this.clock.monotonicMs() - this.limits.idleEvictMs;
+    let scanned = 0;
+    for (const [cellId, slot] of this.slots) {
+      if (scanned >= this.limits.evictScanMax) return;
+      scanned += 1;
+      if (slot.state !== 'ready' || this.active.has(cellId) || !slot.replica.isQuiescent) continue;
+      const over = this.readyCount > this.limits.cellsInMemoryMax;
+      if (!over && slot.lastActiveMs > idleBeforeMs) return; // LRU order: the rest are younger
+      this.drop(cellId, slot);
+      this.events.evicted(cellId);
+    }
+  }
+
+  /** Closes every replica (node shutdown). Pending requests are answered by the replicas. */
+  closeAll(): void {
+    this.closed = true;
+    for (const [cellId, slot] of [...this.slots]) if (slot.state === 'ready') this.drop(cellId, slot);
+  }
+
+  private touch(cellId: CellId, slot: ReadySlot): void {
+    slot.lastActiveMs = this.clock.monotonicMs();
+    this.slots.delete(cellId);
+    this.slots.set(cellId, slot);
+  }
+
+  private drop(cellId: CellId, slot: ReadySlot): void {
+    this.slots.delete(cellId);
+    this.active.delete(cellId);
+    this.readyCount -= 1;
+    slot.replica.close();
+  }
+
+  private enqueue(cellId: CellId, slot: LoadingSlot, work: ReplicaWork): void {
+    if (slot.queue.length >= this.limits.loadQueueMax) {
+      this.events.workDropped(cellId);
+      work(undefined);
+      return;
+    }
+    slot.queue.push(work);
+  }
+
+  private install(
+    cellId: CellId,
+    making: Promise<CellReplicaLike | undefined>,
+    why: 'load' | 'create',
+  ): LoadingSlot {
+    const queue: ReplicaWork[] = [];
+    const done = making.then(
+      (replica) => this.settle(cellId, queue, replica, why),
+      (error: unknown) => {
+        this.events.loadFailed(cellId, error instanceof Error ? error.message : String(error));
+        return this.settle(cellId, queue, undefined, why);
+      },
+    );
+    const slot: LoadingSlot = { state: 'loading', queue, done };
+    this.slots.set(cellId, slot);
+    return slot;
+  }
+
+  private settle(
+    cellId: CellId,
+    queue: ReplicaWork[],
+    replica: CellReplicaLike | undefined,
+    why: 'load' | 'create',
+  ): CellReplicaLike | undefined {
+    if (replica === undefined || this.closed) {
+      replica?.close();
+      this.slots.delete(cellId);
+      for (const work of queue.splice(0)) work(undefined);
+      return undefined;
+    }
+    const ready: ReadySlot = { state: 'ready', replica, lastActiveMs: this.clock.monotonicMs() };
+    this.slots.delete(cellId);
+    this.slots.set(cellId, ready);
+    this.readyCount += 1;
+    if (why === 'load') this.events.loaded(cellId);
+    for (const work of queue.splice(0)) work(replica);
+    this.afterCall(cellId, replica);
+    if (this.readyCount > this.limits.cellsInMemoryMax) this.evict();
+    return replica;
+  }
+}

@@ -1,0 +1,59 @@
+// The named bounds and periods of one node: memory (cells in memory, queues), time
+// (eviction, request timeouts, heartbeats, forwarding pointers) and routing (attempts).
+
+export interface NodeLimits {
+  /** Replicas kept in memory; beyond it the least recently used quiescent ones are evicted. */
+  readonly cellsInMemoryMax: number;
+  /** A quiescent replica untouched this long is evicted (its state stays in storage). */
+  readonly idleEvictMs: number;
+  /** Slots looked at per eviction pass (bounds the work of one pass). */
+  readonly evictScanMax: number;
+  /** Messages and requests waiting for one cell to load; more are dropped. */
+  readonly loadQueueMax: number;
+  /** A node-to-node request unanswered this long is given up (outcome unknown for submits). */
+  readonly requestTimeoutMs: number;
+  /** Targets one submit tries (following not-leader hints and moves) before giving up. */
+  readonly forwardAttemptsMax: number;
+  /** Wait before asking a cell again when it knows no live leader (an election is running). */
+  readonly leaderWaitMs: number;
+  /** Node-to-node requests this node waits on at once; more are answered `overloaded`. */
+  readonly outboundRequestsMax: number;
+  /** Forwarded-in requests being served at once; more are answered `overloaded`. */
+  readonly inboundRequestsMax: number;
+  /** Recently served request ids remembered to drop replays and duplicates. */
+  readonly recentRequestsMax: number;
+  /** How long a forwarding pointer answers after the cell left (paper §2.5). */
+  readonly forwardingPointerMs: number;
+  /** Period of the node's heartbeat to every peer (liveness per node pair). 0: none. */
+  readonly heartbeatMs: number;
+  /** A peer heard from within this long counts as live. */
+  readonly peerLiveMs: number;
+  /** createCell waits this long for a quorum of members. */
+  readonly createTimeoutMs: number;
+  /** createCell re-sends its admin message to silent members this often. */
+  readonly adminRetryMs: number;
+  /** Cell locations (members, leader) remembered for routing. */
+  readonly locationsMax: number;
+  /** Most cells one listCells call returns. */
+  readonly listCellsMax: number;
+}
+
+export const defaultNodeLimits: NodeLimits = {
+  cellsInMemoryMax: 10_000,
+  idleEvictMs: 30_000,
+  evictScanMax: 1024,
+  loadQueueMax: 256,
+  requestTimeoutMs: 2_000,
+  forwardAttemptsMax: 6,
+  leaderWaitMs: 100,
+  outboundRequestsMax: 10_000,
+  inboundRequestsMax: 10_000,
+  recentRequestsMax: 65_536,
+  forwardingPointerMs: 60 * 60 * 1000,
+  heartbeatMs: 500,
+  peerLiveMs: 1_500,
+  createTimeoutMs: 5_000,
+  adminRetryMs: 250,
+  locationsMax: 100_000,
+  listCellsMax: 10_000,
+};
