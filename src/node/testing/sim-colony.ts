@@ -74,8 +74,8 @@ export function getRequest(key: string): CellRequest {
   return consistent(transaction({ reads: [key] }));
 }
 
-/** The integer a read response returned, `absent`, or the response kind when it is no read. */
-export function readValue(response: SubmitResponse): bigint | 'absent' | string {
+/** The integer a read returned, or 'absent', or the response kind when it is no committed read. */
+export function readValue(response: SubmitResponse): bigint | string {
   if (response.kind !== 'result' || response.result.kind !== 'committed') return response.kind;
   const read = response.result.reads[0];
   if (read === undefined || !read.found) return 'absent';
