@@ -377,11 +377,11 @@ class DeepestDeadEnd {
 
 function notLinearizable(key: string, deepest: DeepestDeadEnd): KeyResult {
   const explanation = deepest.result();
-  const describe = (operation: Operation): string => describeOperation(operation);
   const message =
-    `key "${key}" is not linearizable: after ${explanation.linearizedCount} operations the value is ` +
-    `${JSON.stringify(explanation.stateBeforeWindow)}, and none of [${explanation.window.map(describe).join('; ')}] ` +
-    `can come next, though ${describe(explanation.blockedBy)} had completed`;
+    `key "${key}" is not linearizable: the longest linearizable prefix found has ` +
+    `${explanation.linearizedCount} operations and leaves the value ${JSON.stringify(explanation.stateBeforeWindow)}; ` +
+    `the operations that could come next are [${explanation.window.map(describeOperation).join('; ')}], ` +
+    `none of them can, and ${describeOperation(explanation.blockedBy)} had already completed`;
   return { kind: 'not-linearizable', ok: false, key, message, ...explanation };
 }
 
