@@ -3,7 +3,13 @@
 // that reset a replica to its persisted state, and agreement checks on every commit.
 import { SeededRandom } from '../env/seeded-random.ts';
 import { decodeMessage, encodeMessage } from './codec.ts';
-import type { PersistedState, ProposalResult, ProposeResult, ReplicaOptions } from './ready.ts';
+import type {
+  PersistedState,
+  ProposalResult,
+  ProposeConfigResult,
+  ProposeResult,
+  ReplicaOptions,
+} from './ready.ts';
 import { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from './ready.ts';
 import { Replica } from './replica.ts';
 import type { EntryValue, LogIndex, NodeId, ProposalId } from './types.ts';
@@ -19,6 +25,8 @@ export interface ProposalRecord {
   readonly node: NodeId;
   readonly id: ProposalId;
   readonly payload: Uint8Array;
+  /** What the proposal puts in the log (a payload unless it is a config change). */
+  readonly value?: EntryValue;
   result: ProposalResult | 'pending' | 'lostInCrash';
 }
 
@@ -40,12 +48,14 @@ export class Cluster {
   readonly isolated = new Set<NodeId>();
   messagesSent = 0;
 
-  constructor(size: number, seed: number, tune: Partial<ReplicaOptions> = {}) {
+  /** `size` replicas n1..n<size>; the cell's initial members are the first `membersInitially`. */
+  constructor(size: number, seed: number, tune: Partial<ReplicaOptions> = {}, membersInitially = size) {
     this.random = new SeededRandom(seed);
     this.nodes = Array.from({ length: size }, (_, i) => nodeId(`n${i + 1}`));
+    const initial = this.nodes.slice(0, membersInitially);
     for (const node of this.nodes) {
       this.optionsOf.set(node, { ...defaultReplicaOptions(node, this.random.fork(node)), ...tune });
-      this.durable.set(node, initialPersistedState(this.nodes));
+      this.durable.set(node, initialPersistedState(initial));
       this.restart(node);
     }
   }
@@ -77,6 +87,16 @@ export class Cluster {
   propose(node: NodeId, payload: Uint8Array): ProposeResult {
     const result = this.replica(node).propose(payload);
     if (result.kind === 'accepted') this.proposals.push({ node, id: result.id, payload, result: 'pending' });
+    this.drain(node);
+    return result;
+  }
+
+  proposeConfig(node: NodeId, members: readonly NodeId[]): ProposeConfigResult {
+    const result = this.replica(node).proposeConfig(members);
+    if (result.kind === 'accepted') {
+      const value: EntryValue = { kind: 'config', members: [...members].sort() };
+      this.proposals.push({ node, id: result.id, payload: new Uint8Array(0), value, result: 'pending' });
+    }
     this.drain(node);
     return result;
   }
@@ -149,7 +169,8 @@ export class Cluster {
     record.result = result;
     if (result.kind === 'chosen') {
       const value = this.chosen.get(result.index);
-      const ok = value !== undefined && entryValuesEqual(value, { kind: 'payload', payload: record.payload });
+      const proposed: EntryValue = record.value ?? { kind: 'payload', payload: record.payload };
+      const ok = value !== undefined && entryValuesEqual(value, proposed);
       if (!ok)
         throw new AgreementViolation(
           `proposal ${node}/${result.id} reported chosen at ${result.index} but is not`,
@@ -176,6 +197,23 @@ export class Cluster {
    * index, or undefined if `roundsMax` rounds of fault-free delivery were not enough.
    */
   submitUntilChosen(payload: Uint8Array, roundsMax: number): LogIndex | undefined {
+    return this.clientLoop(roundsMax, (node) => this.propose(node, payload));
+  }
+
+  /** Like submitUntilChosen for a membership change (retried while another is pending). */
+  reconfigureUntilChosen(members: readonly NodeId[], roundsMax: number): LogIndex | undefined {
+    return this.clientLoop(roundsMax, (node) => {
+      const result = this.proposeConfig(node, members);
+      if (result.kind === 'configChangeInProgress' || result.kind === 'invalidConfig') {
+        return { kind: 'overloaded', retryAfterTicks: 1 };
+      }
+      return result;
+    });
+  }
+
+  /** A client: follows hints, tries other nodes when hints fail, retries until chosen. */
+  private clientLoop(roundsMax: number, attempt: (node: NodeId) => ProposeResult): LogIndex | undefined {
+    let turn = 0;
     let target = this.upNodes()[0];
     let current: ProposalRecord | undefined;
     for (let round = 0; round < roundsMax; round += 1) {
@@ -183,20 +221,25 @@ export class Cluster {
         if (current.result.kind === 'chosen') return current.result.index;
         current = undefined;
       }
+      if (target === undefined || !this.isUp(target)) target = this.upNodes()[round % this.upNodes().length];
       if (current === undefined && target !== undefined) {
-        const result = this.propose(target, payload);
+        const result = attempt(target);
         if (result.kind === 'accepted') current = this.proposals[this.proposals.length - 1];
-        else if (
-          result.kind === 'notLeader' &&
-          result.leaderHint !== undefined &&
-          this.isUp(result.leaderHint)
-        ) {
-          target = result.leaderHint;
+        else if (result.kind === 'notLeader') {
+          const hint = result.leaderHint;
+          const up = this.upNodes();
+          turn += 1;
+          target = hint !== undefined && this.isUp(hint) && turn % 3 !== 0 ? hint : up[turn % up.length];
         }
       }
       this.settleRound();
     }
     return undefined;
+  }
+
+  /** The up replica that currently leads, if any. */
+  leaderNode(): NodeId | undefined {
+    return this.upNodes().find((n) => this.replica(n).isLeader);
   }
 }
 

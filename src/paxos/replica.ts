@@ -373,14 +373,18 @@ export class Replica {
       return { kind: 'tooLarge', payloadBytesMax: this.options.payloadBytesMax };
     }
     if (this.role.kind === 'follower') {
+      const members = this.currentMembers();
       const hint = this.leaderHint;
-      const isMember = this.isMemberNext();
-      if (hint !== undefined && hint !== this.options.self) {
-        if (this.campaignDeadline === undefined && isMember)
-          this.armCampaign(this.options.leaderTimeoutTicks);
+      if (!members.includes(this.options.self)) {
+        // Perhaps deposed, perhaps newly added and not yet taught: ask the members.
+        const other = members.find((m) => m !== this.options.self);
+        if (other !== undefined) this.startCatchup(other, (this.commitIndex + 1) as LogIndex);
+        return { kind: 'notLeader', leaderHint: hint !== undefined && members.includes(hint) ? hint : other };
+      }
+      if (hint !== undefined && hint !== this.options.self && members.includes(hint)) {
+        if (this.campaignDeadline === undefined) this.armCampaign(this.options.leaderTimeoutTicks);
         return { kind: 'notLeader', leaderHint: hint };
       }
-      if (!isMember) return { kind: 'notLeader', leaderHint: undefined };
       this.startCampaign();
     }
     const role = this.role;
@@ -590,7 +594,11 @@ export class Replica {
       while (leader.nextIndex <= this.commitIndex + this.options.alpha && this.proposeNext(leader));
     } while (this.advanceLeaderCommit(leader) && (this.queue.length > 0 || leader.recovery.size > 0));
     const deposed = !this.membersAt(leader.nextIndex).includes(this.options.self);
-    if (deposed && leader.inFlight.size === 0 && this.role === leader) this.stepDown();
+    if (deposed && leader.inFlight.size === 0 && this.role === leader) {
+      // Hand over: tell the new members how far the log is chosen so they catch up from us.
+      this.broadcastCommit(leader);
+      this.stepDown();
+    }
   }
 
   /** Starts phase 2 for the next index (recovered value first, then the queue); false if none. */
