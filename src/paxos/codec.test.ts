@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { codecVersion, decodeMessage, encodeMessage, entriesPerMessageMax } from './codec.ts';
 import type { PaxosMessage } from './messages.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
-import { ballot, nodeId, zeroBallot } from './types.ts';
+import { ballot, ballotRoundMax, nodeId, zeroBallot } from './types.ts';
 
 const arbNode = fc.string({ minLength: 1, maxLength: 12 }).map((s) => nodeId(s));
 const arbIndex = fc.nat({ max: 2 ** 40 }).map((n) => n as LogIndex);
 const arbPositiveIndex = fc.integer({ min: 1, max: 2 ** 40 }).map((n) => n as LogIndex);
 const arbBallot: fc.Arbitrary<Ballot> = fc.oneof(
   fc.constant(zeroBallot),
-  fc.tuple(fc.integer({ min: 1, max: 2 ** 40 }), arbNode).map(([r, n]) => ballot(r, n)),
+  fc.tuple(fc.integer({ min: 1, max: ballotRoundMax }), arbNode).map(([r, n]) => ballot(r, n)),
 );
 const arbValue: fc.Arbitrary<EntryValue> = fc.oneof(
   fc.constant<EntryValue>({ kind: 'noop' }),
@@ -116,6 +116,15 @@ describe('paxos codec', () => {
     const withBom = nodeId('\ufeffn1');
     const message: PaxosMessage = { kind: 'commit', ballot: ballot(1, withBom), commitIndex: 0 as LogIndex };
     expect(decodeMessage(encodeMessage(message))).toEqual({ kind: 'ok', message });
+  });
+
+  it('refuses a ballot round above ballotRoundMax, so no peer can exhaust the rounds', () => {
+    const message: PaxosMessage = {
+      kind: 'commit',
+      ballot: ballot(ballotRoundMax + 1, nodeId('a')),
+      commitIndex: 0 as LogIndex,
+    };
+    expect(decodeMessage(encodeMessage(message))).toMatchObject({ kind: 'decodeError', reason: 'badValue' });
   });
 
   it('refuses more entries than entriesPerMessageMax without reading them', () => {

@@ -2,7 +2,7 @@
 // fields as fixed-order tuples. Decoding hostile bytes returns a typed error, never throws.
 import type { PaxosMessage } from './messages.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
-import { nodeIdBytesMax } from './types.ts';
+import { ballotRoundMax, nodeIdBytesMax } from './types.ts';
 
 export const codecVersion = 1;
 /** Largest encoded message accepted by `decodeMessage`. */
@@ -128,6 +128,7 @@ function writeBallot(w: Writer, b: Ballot): void {
 
 function readBallot(r: Reader): Ballot {
   const round = r.uint();
+  if (round > ballotRoundMax) throw new DecodeFailure('badValue', 'ballot round too large');
   const node = r.text(nodeIdBytesMax);
   if ((round === 0) !== (node === '')) throw new DecodeFailure('badValue', 'ballot');
   return { round, nodeId: node as NodeId } as Ballot;

@@ -451,3 +451,32 @@ describe('restart and invariants', () => {
     expect(ready.wantsTick).toBe(false);
   });
 });
+
+describe('hostile or corrupt peer input changes nothing harmful', () => {
+  it('a leader ignores promise entries far beyond any window', () => {
+    const five = [n1, n2, n3, nodeId('n4'), nodeId('n5')];
+    const f = new Fixture(defaultReplicaOptions(n1, new SeededRandom(7)), initialPersistedState(five));
+    f.replica.propose(bytes('a'));
+    f.ready();
+    const far = entry(2 ** 40, ballot(0 + 1, n2), payload('evil'));
+    f.replica.step(n2, { kind: 'promise', ballot: ballot(1, n1), commitIndex: idx(0), entries: [far] });
+    f.replica.step(n3, { kind: 'promise', ballot: ballot(1, n1), commitIndex: idx(0), entries: [] });
+    const ready = f.ready();
+    expect(f.replica.isLeader).toBe(true);
+    const indices = ready.messages.flatMap((m) =>
+      m.message.kind === 'accept' ? [m.message.entry.index] : [],
+    );
+    expect(indices.every((i) => i === 1)).toBe(true);
+  });
+
+  it('huge indices in prepare, accept, commit and catch-up requests do not loop or throw', () => {
+    const f = new Fixture();
+    const huge = idx(2 ** 50);
+    f.step(n2, { kind: 'prepare', ballot: ballot(1, n2), fromIndex: huge });
+    f.step(n2, { kind: 'accept', entry: entry(2 ** 50, ballot(1, n2), noop()), commitIndex: huge });
+    f.step(n2, { kind: 'commit', ballot: ballot(1, n2), commitIndex: huge });
+    const ready = f.step(n3, { kind: 'catchupRequest', fromIndex: huge });
+    expect(ready.messages).toEqual([]);
+    expect(f.replica.inspect().log.size).toBe(0);
+  });
+});

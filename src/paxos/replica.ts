@@ -537,8 +537,10 @@ export class Replica {
    */
   private mergeRecovered(leader: Extract<Role, { kind: 'leader' }>, promise: PromiseMessage): void {
     let top = 0;
+    // A promiser reports at most acceptWindowEntries above a commit index no higher than ours.
+    const bound = this.commitIndex + this.options.acceptWindowEntries;
     for (const entry of promise.entries) {
-      if (entry.index < leader.nextIndex || entry.index <= this.commitIndex) continue;
+      if (entry.index < leader.nextIndex || entry.index <= this.commitIndex || entry.index > bound) continue;
       const held = leader.recovery.get(entry.index);
       if (held?.ballot === undefined || compareBallots(entry.ballot, held.ballot) > 0) {
         leader.recovery.set(entry.index, { value: entry.value, ballot: entry.ballot });

@@ -6,6 +6,12 @@ export type LogIndex = number & { readonly __brand: 'LogIndex' };
 /** Names one call to `propose()` on one replica instance (not persisted, not global). */
 export type ProposalId = number & { readonly __brand: 'ProposalId' };
 
+/**
+ * Highest ballot round a peer may send (the codec refuses more), so that a replica can
+ * always pick a higher round without leaving the safe integers.
+ */
+export const ballotRoundMax = 2 ** 48;
+
 /** Longest node id in UTF-8 bytes; longer ids are refused by the codec. */
 export const nodeIdBytesMax = 128;
 
