@@ -1,11 +1,14 @@
 // Durability: an acknowledged write must survive to the final read unless something could
 // have overwritten it.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bruteForceLinearizable } from './brute-force.ts';
+import type { HistoryEvent, HistoryScalar } from './history.ts';
 import { checkHistoryDurability, lastReadsPerKey, type FinalRead } from './durability.ts';
 import { SeededRandom } from '../../env/seeded-random.ts';
 import { generateRegisterHistory } from './history-generator.ts';
 import { operationsFromHistory } from './operations.ts';
-import { historyOf, spec } from './test-histories.ts';
+import { historyFromSteps, historyOf, spec, step } from './test-histories.ts';
 
 const { read, write, cas, incr } = spec;
 
@@ -50,6 +53,14 @@ describe('durability checker', () => {
     expect(
       lost(historyOf(write(1, 2, [0, 1]), incr(2, 1, [5, undefined])), [finalRead(3)]).violations,
     ).toEqual([]);
+  });
+
+  it('lets a write that completed after the lost-looking write was invoked supersede it (boundary)', () => {
+    expect(lost(historyOf(write(2, 2, [0, 3]), write(1, 3, [2, 5])), [finalRead(2)]).violations).toEqual([]);
+    expect(lost(historyOf(write(2, 2, [0, 2]), write(1, 3, [2, 5])), [finalRead(2)]).violations).toEqual([]);
+    expect(lost(historyOf(write(2, 2, [0, 1]), write(1, 3, [2, 5])), [finalRead(2)]).violations).toHaveLength(
+      1,
+    );
   });
 
   it('does not let a failed write, or a write known to come before, supersede', () => {
@@ -120,5 +131,33 @@ describe('durability checker', () => {
       checked += result.acknowledgedWritesChecked;
     }
     expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('reports a loss only when the history with its final read is not linearizable (fast-check)', () => {
+    let losses = 0;
+    fc.assert(
+      fc.property(
+        fc.array(step, { maxLength: 12 }),
+        fc.constantFrom<HistoryScalar>(null, 1, 2, 3),
+        (steps, value) => {
+          const events = historyFromSteps(steps);
+          const endMs = events.length + 10;
+          const read: FinalRead = { key: 'x', value, invokeTimeMs: endMs, completeTimeMs: endMs + 1 };
+          const result = lost(events, [read]);
+          if (result.violations.length === 0) return;
+          losses += 1;
+          const withRead: HistoryEvent[] = [
+            ...events,
+            { process: 99, type: 'invoke', f: 'read', key: 'x', value: null, time: endMs },
+            { process: 99, type: 'ok', f: 'read', key: 'x', value, time: endMs + 1 },
+          ];
+          expect(
+            bruteForceLinearizable(withRead.filter((event) => event.key === 'x' || event.process === 99)),
+          ).toBe(false);
+        },
+      ),
+      { numRuns: 2000, seed: 20261125 },
+    );
+    expect(losses).toBeGreaterThan(100);
   });
 });
