@@ -242,6 +242,11 @@ export class CellReplica {
     this.afterCall();
   }
 
+  /**
+   * True while the cell has timed work (a pipeline, a campaign, a catch-up, waiting
+   * requests). It can only turn true inside `receive`, `tick` or `submit`: the host checks
+   * it after each of those calls and ticks every `tickMs` while it stays true.
+   */
   get wantsTick(): boolean {
     if (this.closed || this.failure !== undefined) return false;
     return this.paxos.wantsTick() || this.waiting.length > 0;
@@ -260,7 +265,15 @@ export class CellReplica {
 
   /** A client request; never rejects: every outcome is a typed CellResponse. */
   submit(request: CellRequest): Promise<CellResponse> {
-    return new Promise<CellResponse>((resolve) => {
+    return new Promise<CellResponse>((resolveOnce) => {
+      const hook = this.options.onAnswered;
+      const resolve =
+        hook === undefined
+          ? resolveOnce
+          : (response: CellResponse): void => {
+              resolveOnce(response);
+              hook();
+            };
       if (this.closed || this.failure !== undefined) {
         resolve({ kind: 'unavailable', reason: this.failure ?? 'replica closed' });
         return;

@@ -54,6 +54,9 @@ export interface CellOptions {
   readonly modelLimits: ModelLimits;
   /** Test hook: called after each applied entry with the index and the state digest. */
   readonly onApplied?: (index: number, digest: string) => void;
+  /** Test hook: called synchronously whenever a request is answered (a simulator uses it to
+   * run the client's continuation before its next event). */
+  readonly onAnswered?: () => void;
 }
 
 export type Consistency = 'consistent' | 'eventual';
