@@ -252,7 +252,11 @@ export class SimNetwork {
   private applyRules(from: HostId, to: HostId, payload: Uint8Array): Transit | undefined {
     const transit: Transit = { copies: 1, extraDelayMs: 0, corrupt: false, deliverCorrupt: false };
     if (this.rules.size > 0) {
-      const kind = this.classifier === undefined ? '' : this.kindOf(payload);
+      // Classifying may decode the payload: only do it when some rule can look at the kind.
+      let needsKind = false;
+      for (const rule of this.rules.values())
+        needsKind ||= rule.match.kind !== undefined || rule.match.predicate !== undefined;
+      const kind = this.classifier === undefined || !needsKind ? '' : this.kindOf(payload);
       const message: MessageInfo = { from, to, kind, payload };
       for (const rule of this.rules.values()) {
         if (!matches(rule.match, message)) continue;

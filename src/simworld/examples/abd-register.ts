@@ -254,8 +254,9 @@ class AbdClient {
       operation.phase === 'get'
         ? { t: 'get', op, key: operation.key }
         : { t: 'set', op, key: operation.key, ...this.phaseTwoRecord(operation) };
+    const payload = encode(message);
     for (const replica of this.options.replicas) {
-      if (!operation.answered.has(replica)) this.env.network.send(replica, encode(message));
+      if (!operation.answered.has(replica)) this.env.network.send(replica, payload.slice());
     }
     this.env.clock.setTimer(this.options.retransmitMs, () => this.transmit(op));
   }
