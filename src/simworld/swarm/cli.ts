@@ -56,7 +56,10 @@ function parseFlags(argv: readonly string[]): Flags {
       integer('--first-seed', 0, 2 ** 32 - 1),
     )
     .option('--seed <n>', 'replay exactly one seed', integer('--seed', 0, 2 ** 32 - 1))
-    .option('--history <file>', 'write the client history of the last run as JSON Lines ("-": stdout)')
+    .option(
+      '--history <file>',
+      'write the history of the first failing (else the last) run as JSON Lines ("-": stdout)',
+    )
     .option('--self-check', 'run every seed twice and fail if the trace hashes differ', false)
     .option('--system <name>', `system under test: ${Object.keys(SYSTEMS).join(', ')}`, 'abd')
     .option('--servers <n>', 'server hosts', integer('--servers', 1, 99), 5)
@@ -125,6 +128,7 @@ async function runSeeds(
 ): Promise<number> {
   const failures: Array<{ seed: number; code: number }> = [];
   let last: RunReport | undefined;
+  let firstFailure: RunReport | undefined;
   for (let index = 0; index < count; index += 1) {
     const seed = (firstSeed + index) >>> 0;
     const options: RunOptions = {
@@ -138,7 +142,10 @@ async function runSeeds(
     };
     last = await runSeed(options);
     printRun(last, flags);
-    if (last.outcome.kind !== 'pass') failures.push({ seed, code: EXIT_CODES[last.outcome.kind] });
+    if (last.outcome.kind !== 'pass') {
+      failures.push({ seed, code: EXIT_CODES[last.outcome.kind] });
+      firstFailure ??= last;
+    }
     if (flags.selfCheck) {
       const again = await runSeed(options);
       if (again.traceHash !== last.traceHash) {
@@ -149,7 +156,8 @@ async function runSeeds(
       }
     }
   }
-  if (flags.history !== undefined && last !== undefined) writeHistory(last, flags.history);
+  const shown = firstFailure ?? last;
+  if (flags.history !== undefined && shown !== undefined) writeHistory(shown, flags.history);
   const failedSeeds = failures.map((failure) => failure.seed).join(' ');
   process.stdout.write(
     `swarm: ${count - failures.length}/${count} passed${failures.length > 0 ? `; failed seeds: ${failedSeeds}` : ''}\n`,
