@@ -245,15 +245,17 @@ export class CellWorkload {
     this.active += 1;
     const loop = async (): Promise<void> => {
       while (!this.stopped) {
-        await this.leaseRound(host, name, durationMs);
-        await this.sleep(this.random.intBelow(durationMs));
+        const granted = await this.leaseRound(host, name, durationMs);
+        // Contend hard: retry soon after a refusal, so takeovers happen right at expiry.
+        await this.sleep(this.random.intBelow(granted ? durationMs : Math.ceil(durationMs / 16)));
       }
       this.active -= 1;
     };
     this.cluster.world.after(this.random.intBelow(20), () => void loop());
   }
 
-  private async leaseRound(host: string, name: string, durationMs: number): Promise<void> {
+  /** One acquire; true when granted (and then held until the holder's own clock says stop). */
+  private async leaseRound(host: string, name: string, durationMs: number): Promise<boolean> {
     const clock = this.cluster.world.host(host).clock;
     const sentAtMs = clock.monotonicMs();
     const attempt = await this.attempt(this.pickTarget(), {
@@ -270,7 +272,7 @@ export class CellWorkload {
     this.counts.leaseGrants += 1;
     const validUntilMs = sentAtMs + response.outcome.holderValidMs;
     const remainingMs = validUntilMs - clock.monotonicMs();
-    if (remainingMs <= 0) return;
+    if (remainingMs <= 0) return true;
     const interval: Interval = { holder: host, startMs: this.now(), endMs: Number.POSITIVE_INFINITY };
     this.leaseIntervals.push(interval);
     const releaseEarly = this.random.intBelow(2) === 0;
@@ -284,6 +286,7 @@ export class CellWorkload {
     });
     // Stop believing first, then release (contract rule 1).
     if (releaseEarly) await this.attempt(this.pickTarget(), { kind: 'lease-release', name, holder: host });
+    return true;
   }
 
   /** Pairs of holders whose belief intervals overlap in simulated real time. */
