@@ -264,11 +264,11 @@ export class CellWorkload {
       holder: host,
       durationMs,
     });
-    if (attempt.kind !== 'answer') return;
+    if (attempt.kind !== 'answer') return false;
     const response = attempt.response;
     if (response.kind === 'not-leader' && response.leaderHint !== undefined)
       this.leaderGuess = response.leaderHint;
-    if (response.kind !== 'lease' || response.outcome.kind !== 'granted') return;
+    if (response.kind !== 'lease' || response.outcome.kind !== 'granted') return false;
     this.counts.leaseGrants += 1;
     const validUntilMs = sentAtMs + response.outcome.holderValidMs;
     const remainingMs = validUntilMs - clock.monotonicMs();
