@@ -10,6 +10,8 @@ export {
   nodeId,
   noopValue,
   zeroBallot,
+  ballotRoundMax,
+  nodeIdBytesMax,
 } from './types.ts';
 export type {
   AcceptMessage,
@@ -29,6 +31,7 @@ export {
   decodeMessage,
   encodeMessage,
   entriesPerMessageMax,
+  membersPerConfigMax,
   messageBytesMax,
 } from './codec.ts';
 export type { ConfigRecord } from './membership.ts';
@@ -38,6 +41,7 @@ export type {
   PersistDelta,
   PersistedState,
   ProposalResult,
+  ProposeConfigResult,
   ProposeResult,
   Ready,
   ReplicaOptions,

@@ -10,6 +10,9 @@ import { Replica } from './replica.ts';
 import type { EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
 import { ballot, nodeId } from './types.ts';
 
+/** `PAXOS_RUNS_SCALE=50 npx vitest run src/paxos` runs fifty times the schedules. */
+const runsScale = Number(process.env.PAXOS_RUNS_SCALE ?? '1');
+
 function settle(cluster: Cluster, rounds = 100): void {
   for (let i = 0; i < rounds && !cluster.quiet(); i += 1) cluster.settleRound();
 }
@@ -149,7 +152,7 @@ describe('random schedules with reconfiguration', () => {
         const commits = members.map((m) => cluster.replica(m).inspect().commitIndex);
         expect(new Set(commits).size).toBeLessThanOrEqual(1);
       }),
-      { numRuns: 300 },
+      { numRuns: 300 * runsScale },
     );
   });
 });

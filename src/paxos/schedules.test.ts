@@ -5,6 +5,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Cluster, payloadOf } from './harness.ts';
 
+/** `PAXOS_RUNS_SCALE=50 npx vitest run src/paxos` runs fifty times the schedules. */
+const runsScale = Number(process.env.PAXOS_RUNS_SCALE ?? '1');
+
 interface Faults {
   readonly dropPercent: number;
   readonly duplicatePercent: number;
@@ -93,7 +96,7 @@ describe('random schedules', () => {
       fc.property(fc.constantFrom(3, 5, 7, 9), fc.integer({ min: 0, max: 2 ** 31 }), (size, seed) => {
         checkLiveness(runSchedule(size, seed, 600, gentle));
       }),
-      { numRuns: 120 },
+      { numRuns: 120 * runsScale },
     );
   });
 
@@ -102,7 +105,7 @@ describe('random schedules', () => {
       fc.property(fc.constantFrom(3, 5, 7), fc.integer({ min: 0, max: 2 ** 31 }), (size, seed) => {
         checkLiveness(runSchedule(size, seed, 800, harsh));
       }),
-      { numRuns: 150 },
+      { numRuns: 150 * runsScale },
     );
   });
 
@@ -111,7 +114,7 @@ describe('random schedules', () => {
       fc.property(fc.constantFrom(3, 3, 5), fc.integer({ min: 0, max: 2 ** 31 }), (size, seed) => {
         checkLiveness(runSchedule(size, seed, 800, starved));
       }),
-      { numRuns: 400 },
+      { numRuns: 400 * runsScale },
     );
   });
 });
