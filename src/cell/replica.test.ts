@@ -1,0 +1,240 @@
+// Behaviour of one cell replica: batching with per-request results, load shedding (§3.5),
+// eventual and session reads (§2.3), redirects, idleness, log compaction and snapshot
+// teaching (§2.4), malformed peer bytes, and the storage layout across restarts.
+import { describe, expect, it } from 'vitest';
+import { transaction } from '../model/index.ts';
+import type { Operation } from '../model/index.ts';
+import { nodeId } from '../paxos/index.ts';
+import { CellReplica } from './replica.ts';
+import { cellKeyPrefix } from './storage-layout.ts';
+import { cellCluster } from './testing/sim-cell-host.ts';
+import type { CellCluster } from './testing/sim-cell-host.ts';
+import type { CellRequest, CellResponse } from './types.ts';
+import { encodePaxosEnvelope } from './wire.ts';
+
+const put = (key: string, value: bigint): CellRequest => ({
+  kind: 'operation',
+  consistency: 'consistent',
+  operation: transaction({ writes: [{ kind: 'put', key, value }] }),
+});
+const read = (
+  key: string,
+  consistency: 'consistent' | 'eventual' = 'consistent',
+  sessionIndex?: number,
+): CellRequest => ({
+  kind: 'operation',
+  consistency,
+  operation: transaction({ reads: [key] }) as Operation,
+  ...(sessionIndex === undefined ? {} : { sessionIndex }),
+});
+
+async function withLeader(seed: number, options = {}): Promise<{ c: CellCluster; leader: string }> {
+  const c = cellCluster({ seed, replicas: 3, cellOptions: options });
+  await c.world.runFor(20);
+  await c.settle(c.submit('n1', put('warm', 1n)));
+  return { c, leader: c.leader()! };
+}
+
+function readValue(response: CellResponse): unknown {
+  if (response.kind !== 'result' || response.result.kind !== 'committed') return response.kind;
+  const first = response.result.reads[0];
+  return first?.found === true ? first.value : null;
+}
+
+describe('batching (paper §2.2)', () => {
+  it('packs concurrent requests into few entries; each gets its own result; a failed condition spoils nothing', async () => {
+    const { c, leader } = await withLeader(31);
+    const before = c.cell(leader)!.describe().appliedIndex;
+    const requests: CellRequest[] = Array.from({ length: 40 }, (_, i) => put(`k${i}`, BigInt(i)));
+    requests[20] = {
+      kind: 'operation',
+      consistency: 'consistent',
+      operation: transaction({
+        conditions: [{ kind: 'exists', key: 'missing' }],
+        writes: [{ kind: 'put', key: 'x', value: 1n }],
+      }),
+    };
+    const answers = await c.settle(Promise.all(requests.map((r) => c.submit(leader, r))));
+    const kinds = answers.map((a) => (a.kind === 'result' ? a.result.kind : a.kind));
+    expect(kinds.filter((k) => k === 'committed')).toHaveLength(39);
+    expect(kinds[20]).toBe('not-committed');
+    const entries = c.cell(leader)!.describe().appliedIndex - before;
+    expect(entries).toBeLessThan(10);
+    expect(readValue(await c.settle(c.submit(leader, read('k39'))))).toBe(39n);
+  });
+
+  it('never puts two writes of one key in one entry (each write gets its own version)', async () => {
+    const { c, leader } = await withLeader(32);
+    const answers = await c.settle(Promise.all([1n, 2n, 3n].map((v) => c.submit(leader, put('same', v)))));
+    const indices = answers.map((a) => (a.kind === 'result' ? a.index : -1));
+    expect(new Set(indices).size).toBe(3);
+    expect(readValue(await c.settle(c.submit(leader, read('same'))))).toBe(3n);
+  });
+});
+
+describe('load shedding (paper §3.5)', () => {
+  it('answers overloaded at once, with a retry hint, when the queue is full', async () => {
+    const { c, leader } = await withLeader(33, {
+      waitingRequestsMax: 8,
+      batchRequestsMax: 2,
+      queuedBatchesMax: 0,
+    });
+    const answers = await c.settle(
+      Promise.all(Array.from({ length: 40 }, (_, i) => c.submit(leader, put(`k${i}`, 1n)))),
+    );
+    const overloaded = answers.filter((a) => a.kind === 'overloaded');
+    expect(overloaded.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.kind === 'result').length).toBeGreaterThan(0);
+    for (const a of overloaded) expect(a.kind === 'overloaded' && a.retryAfterMs > 0).toBe(true);
+    expect(c.cell(leader)!.describe().counters.overloaded).toBe(overloaded.length);
+  });
+});
+
+describe('reads (paper §2.3)', () => {
+  it('eventual reads come from the local replica; a session token above it answers behind', async () => {
+    const { c, leader } = await withLeader(34);
+    const follower = c.members.find((m) => m !== leader)!;
+    const written = await c.settle(c.submit(leader, put('a', 7n)));
+    const token = written.kind === 'result' ? written.index : 0;
+    const cell = c.cell(follower)!;
+    const local = await cell.submit(read('a', 'eventual', token + 100));
+    expect(local).toEqual({ kind: 'behind', appliedIndex: cell.describe().appliedIndex });
+    await c.world.runUntil(() => cell.describe().appliedIndex >= token, 1_000);
+    const fresh = await cell.submit(read('a', 'eventual', token));
+    expect(readValue(fresh)).toBe(7n);
+    const write = await cell.submit({
+      kind: 'operation',
+      consistency: 'eventual',
+      operation: transaction({ writes: [{ kind: 'put', key: 'a', value: 1n }] }),
+    });
+    expect(write.kind).toBe('invalid');
+  });
+
+  it('a follower redirects consistent requests to the leader', async () => {
+    const { c, leader } = await withLeader(35);
+    const follower = c.members.find((m) => m !== leader)!;
+    expect(await c.settle(c.submit(follower, read('a')))).toEqual({ kind: 'not-leader', leaderHint: leader });
+  });
+
+  it('invalid operations are refused before proposal', async () => {
+    const { c, leader } = await withLeader(36);
+    const before = c.cell(leader)!.describe().appliedIndex;
+    const bad = {
+      kind: 'transaction',
+      formatVersion: 99,
+      reads: [],
+      conditions: [],
+      writes: [],
+    } as unknown as Operation;
+    const answer = await c.settle(
+      c.submit(leader, { kind: 'operation', consistency: 'consistent', operation: bad }),
+    );
+    expect(answer.kind).toBe('invalid');
+    expect(c.cell(leader)!.describe().appliedIndex).toBe(before);
+  });
+});
+
+describe('idle cells cost nothing', () => {
+  it('after the work, no replica wants ticks, every one is quiescent, and no timer is pending', async () => {
+    const { c, leader } = await withLeader(37);
+    await c.settle(Promise.all([1n, 2n].map((v) => c.submit(leader, put('a', v)))));
+    await c.world.runFor(500);
+    for (const [host, cell] of c.liveCells()) {
+      expect(cell.wantsTick).toBe(false);
+      expect(cell.isQuiescent).toBe(true);
+      expect(c.world.host(host).clock.pendingTimers).toBe(0);
+    }
+    const ticks = c.stats.ticks;
+    await c.world.runFor(10_000);
+    expect(c.stats.ticks).toBe(ticks);
+    expect(readValue(await c.settle(c.submit(leader, read('a'))))).toBe(2n); // the first request wakes it
+  });
+});
+
+describe('log compaction and snapshots (paper §2.4)', () => {
+  it('compacts every N entries and teaches a replica that fell behind with a snapshot', async () => {
+    const { c, leader } = await withLeader(38, { snapshotEveryEntries: 10 });
+    const behind = c.members.find((m) => m !== leader)!;
+    c.world.net.partitionOff('behind', [behind]);
+    for (let i = 0; i < 40; i += 1) await c.settle(c.submit(leader, put(`k${i % 5}`, BigInt(i))));
+    const ahead = c.cell(leader)!.describe();
+    expect(ahead.snapshotIndex).toBeGreaterThanOrEqual(30);
+    c.world.net.healPartition('behind');
+    await c.settle(c.submit(leader, put('wake', 1n)));
+    await c.world.runUntil(
+      () => c.cell(behind)!.describe().appliedIndex === c.cell(leader)!.describe().appliedIndex,
+      2_000,
+    );
+    const learner = c.cell(behind)!.describe();
+    expect(learner.counters.snapshotsInstalled).toBeGreaterThan(0);
+    expect(learner.digest).toBe(c.cell(leader)!.describe().digest);
+    expect(c.agreementViolations).toEqual([]);
+  });
+
+  it('a snapshot over the message bound is not sent, and counted', async () => {
+    const { c, leader } = await withLeader(39, { snapshotEveryEntries: 5, snapshotMessageBytesMax: 64 });
+    const behind = c.members.find((m) => m !== leader)!;
+    c.world.net.partitionOff('behind', [behind]);
+    for (let i = 0; i < 12; i += 1) await c.settle(c.submit(leader, put(`k${i}`, BigInt(i))));
+    c.world.net.healPartition('behind');
+    await c.settle(c.submit(leader, put('wake', 1n)));
+    await c.world.runFor(1_000);
+    const teachers = c
+      .liveCells()
+      .filter(([h]) => h !== behind)
+      .map(([, cell]) => cell.describe().counters.snapshotsTooLarge);
+    expect(teachers.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(c.cell(behind)!.describe().counters.snapshotsInstalled).toBe(0);
+  });
+});
+
+describe('peer bytes and storage', () => {
+  it('drops and counts malformed peer messages without throwing or changing state', async () => {
+    const { c, leader } = await withLeader(40);
+    const cell = c.cell(leader)!;
+    const before = cell.describe();
+    const valid = encodePaxosEnvelope({ kind: 'catchupRequest', fromIndex: 1 as never });
+    const garbage = [
+      new Uint8Array(0),
+      new Uint8Array([1]),
+      new Uint8Array([9, 9, 9]),
+      new Uint8Array([1, 2, 0xff]),
+    ];
+    for (let i = 0; i < 200; i += 1)
+      garbage.push(valid.map((b, j) => (j === i % valid.length ? b ^ (1 + (i % 255)) : b)));
+    for (const bytes of garbage) expect(() => cell.receive(nodeId('n2'), bytes)).not.toThrow();
+    const after = cell.describe();
+    expect(after.counters.malformedMessages).toBeGreaterThanOrEqual(4);
+    expect(after.digest).toBe(before.digest);
+    expect(after.failed).toBeUndefined();
+  });
+
+  it('keeps every key under its prefix, reloads the same state after a crash, and destroy removes it all', async () => {
+    const { c, leader } = await withLeader(41, { snapshotEveryEntries: 4 });
+    for (let i = 0; i < 10; i += 1) await c.settle(c.submit(leader, put(`k${i}`, BigInt(i))));
+    await c.world.runFor(100);
+    const before = c.cell(leader)!.describe();
+    const disk = c.world.disk(leader);
+    const prefix = cellKeyPrefix(c.cellId);
+    const keys = disk.durableRange({}).map(([k]) => k);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect([...k.subarray(0, prefix.length)]).toEqual([...prefix]);
+    c.world.crash(leader);
+    c.world.restart(leader);
+    await c.world.runUntil(() => c.cell(leader) !== undefined, 100);
+    const after = c.cell(leader)!.describe();
+    expect([after.appliedIndex, after.digest]).toEqual([before.appliedIndex, before.digest]);
+    c.world.crash(leader);
+    const storage = {
+      get: () => undefined,
+      range: () => disk.durableRange({}),
+      write: () => Promise.resolve(),
+    };
+    let deleted = 0;
+    await CellReplica.destroy(
+      { ...storage, write: (b) => ((deleted = b.length), Promise.resolve()) },
+      c.cellId,
+    );
+    expect(deleted).toBe(keys.length);
+  });
+});
