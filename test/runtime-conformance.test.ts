@@ -26,25 +26,29 @@ clockConformance('SystemClock', () => ({
   close: () => Promise.resolve(),
 }));
 
-storageConformance('LmdbStorage', () => {
-  const path = mkdtempSync(join(tmpdir(), 'physalia-conformance-'));
-  let storage = LmdbStorage.open({ path });
-  return {
-    storage,
-    settle: (promise) => promise,
-    reopen: async () => {
-      await storage.close();
-      storage = LmdbStorage.open({ path });
-      return storage;
-    },
-    // No `fill`: a real full disk cannot be made on demand here; the mapping of ENOSPC and
-    // MDB_MAP_FULL to 'disk-full' is tested in test/runtime/lmdb-storage.test.ts.
-    close: async () => {
-      await storage.close();
-      rmSync(path, { recursive: true, force: true });
-    },
-  };
-});
+storageConformance(
+  'LmdbStorage',
+  () => {
+    const path = mkdtempSync(join(tmpdir(), 'physalia-conformance-'));
+    let storage = LmdbStorage.open({ path });
+    return {
+      storage,
+      settle: (promise) => promise,
+      reopen: async () => {
+        await storage.close();
+        storage = LmdbStorage.open({ path });
+        return storage;
+      },
+      // No `fill`: a real full disk cannot be made on demand here; the mapping of ENOSPC and
+      // MDB_MAP_FULL to 'disk-full' is tested in test/runtime/lmdb-storage.test.ts.
+      close: async () => {
+        await storage.close();
+        rmSync(path, { recursive: true, force: true });
+      },
+    };
+  },
+  { canFill: false },
+);
 
 networkConformance('TcpNetwork on loopback', async () => {
   const addressBook = new AddressBook();

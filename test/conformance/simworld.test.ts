@@ -35,21 +35,25 @@ clockConformance('SimClock running at 1.7x with a wall jump back', () => {
   return { clock: env('n1').clock, advance: (ms) => w.runFor(ms), close: () => Promise.resolve() };
 });
 
-storageConformance('SimStorage', () => {
-  const { w, env } = world(3, 1);
-  w.disk('n1').syncLatency(constant(5));
-  return {
-    storage: env('n1').storage,
-    settle: (promise) => w.settle(promise),
-    reopen: () => {
-      w.crash('n1');
-      w.restart('n1');
-      return Promise.resolve(env('n1').storage);
-    },
-    fill: () => w.disk('n1').full(),
-    close: () => Promise.resolve(),
-  };
-});
+storageConformance(
+  'SimStorage',
+  () => {
+    const { w, env } = world(3, 1);
+    w.disk('n1').syncLatency(constant(5));
+    return {
+      storage: env('n1').storage,
+      settle: (promise) => w.settle(promise),
+      reopen: () => {
+        w.crash('n1');
+        w.restart('n1');
+        return Promise.resolve(env('n1').storage);
+      },
+      fill: () => w.disk('n1').full(),
+      close: () => Promise.resolve(),
+    };
+  },
+  { canFill: true },
+);
 
 networkConformance('SimNetwork', () => {
   const { w, env } = world(4, 3);

@@ -14,7 +14,11 @@ function keysOf(storage: Storage, range: Parameters<Storage['range']>[0]): numbe
   return [...storage.range(range)].map(([key]) => [...key]);
 }
 
-export function storageConformance(name: string, make: HarnessFactory<StorageHarness>): void {
+export function storageConformance(
+  name: string,
+  make: HarnessFactory<StorageHarness>,
+  capabilities: { readonly canFill: boolean },
+): void {
   describe(`Storage conformance: ${name}`, () => {
     const withStorage = (test: (h: StorageHarness) => Promise<void>) => async () => {
       const harness = await make();
@@ -90,16 +94,21 @@ export function storageConformance(name: string, make: HarnessFactory<StorageHar
       }),
     );
 
-    it(
-      'a full disk rejects with a typed disk-full error and applies nothing',
-      withStorage(async ({ storage, settle, fill }) => {
-        if (fill === undefined) return; // the implementation cannot simulate a full disk
-        fill();
-        const failed = settle(storage.write([put(b(7), b(7))]));
-        await expect(failed).rejects.toBeInstanceOf(StorageError);
-        await expect(failed).rejects.toMatchObject({ kind: 'disk-full' });
-        expect(storage.get(b(7))).toBeUndefined();
-      }),
-    );
+    // Registered only for implementations that can fill their disk on demand (the
+    // simulator); the real LMDB store proves it under `ulimit -f` in test/runtime/.
+    if (capabilities.canFill) {
+      it(
+        'a full disk rejects with a typed disk-full error and applies nothing',
+        withStorage(async ({ storage, settle, fill }) => {
+          if (fill === undefined)
+            throw new Error('capabilities.canFill is set but the harness gave no fill()');
+          fill();
+          const failed = settle(storage.write([put(b(7), b(7))]));
+          await expect(failed).rejects.toBeInstanceOf(StorageError);
+          await expect(failed).rejects.toMatchObject({ kind: 'disk-full' });
+          expect(storage.get(b(7))).toBeUndefined();
+        }),
+      );
+    }
   });
 }

@@ -1,19 +1,17 @@
 // Benchmark: generates a linearizable history (simulated register, concurrent processes,
 // indeterminate operations) and times the WGL check. Run:
 //   npm run bench:checkers -- [operations] [keys] [processes] [infoProbability] [seed] [functions, e.g. read,write,cas]
-// A benchmark measures wall time, which the determinism rule bans in simulation code; this
-// file is never imported by anything.
-import { SeededRandom } from '../../env/seeded-random.ts';
-import { generateRegisterHistory } from './history-generator.ts';
-import { checkHistoryLinearizable } from './linearizability.ts';
-import type { OperationFunction } from './history.ts';
+// Benchmarks live outside src/, so they may read the wall clock.
+import { SeededRandom } from '../src/env/seeded-random.ts';
+import { generateRegisterHistory } from '../src/simworld/checkers/history-generator.ts';
+import { checkHistoryLinearizable } from '../src/simworld/checkers/linearizability.ts';
+import type { OperationFunction } from '../src/simworld/checkers/history.ts';
 
 function argument(index: number, fallback: number): number {
   const text = process.argv[2 + index];
   return text === undefined ? fallback : Number(text);
 }
 
-// eslint-disable-next-line no-restricted-properties, no-restricted-globals -- a benchmark measures wall time.
 const nowMs = (): number => performance.now();
 
 const operationCount = argument(0, 20_000);
