@@ -62,6 +62,8 @@ export interface RunningNode {
   readonly config: NodeConfig;
   /** Clean shutdown: stop accepting frames, close the cells, close the storage. */
   close(): Promise<void>;
+  /** Logs the node's and the transport's counters (also on SIGUSR2 and at shutdown). */
+  logMetrics(): void;
 }
 
 /** Starts a node in this process. Throws (outer edge) on a bad config or keyring. */
@@ -104,15 +106,18 @@ export async function runNode(
     { node: config.id, address, topology: config.topology, color: config.color, dataDir: config.dataDir },
     'node listening',
   );
+  const logMetrics = (): void =>
+    logger.info({ node: config.id, metrics: node.metrics(), transport: network.counters() }, 'metrics');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await network.close();
       await node.close();
+      logMetrics();
       await storage.close();
       logger.info({ node: config.id }, 'node stopped');
     })());
-  return { node, network, storage, address, config, close };
+  return { node, network, storage, address, config, close, logMetrics };
 }
 
 function peerOption(value: string, previous: Record<string, string>): Record<string, string> {
@@ -203,6 +208,7 @@ export function nodeCommand(): Command {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGUSR2', () => running.logMetrics());
     });
 }
 

@@ -305,7 +305,9 @@ export class Node implements NodeService {
       case 'cell':
         return this.onCellMessage(from, message.cellId, message.payload);
       case 'request':
-        return this.onRequest(from, message.cellId, message.rpc, message.request);
+        return this.onRequest(from, message.cellId, message.rpc, message.request, false);
+      case 'submit':
+        return this.onRequest(from, message.cellId, message.rpc, message.request, true);
       case 'create':
         return this.serveAdmin(from, message.cellId, message.rpc, () =>
           this.createHere(message.cellId, message.members),
@@ -359,7 +361,8 @@ export class Node implements NodeService {
     );
   }
 
-  private onRequest(from: NodeId, cellId: CellId, rpc: RpcId, bytes: Uint8Array): void {
+  /** A forwarded request (served here only) or a client's submit (`route`: routed by this node). */
+  private onRequest(from: NodeId, cellId: CellId, rpc: RpcId, bytes: Uint8Array, route: boolean): void {
     if (!this.recent.firstTime(from, rpc)) return this.drop('duplicate');
     const request = this.binding.decodeRequest(bytes);
     if (request === undefined) return this.drop('malformed');
@@ -372,10 +375,9 @@ export class Node implements NodeService {
       });
     }
     this.inboundInFlight += 1;
-    this.counters.requestsSubmitted += 1;
-    void this.submitHere(cellId, request).then((response) => {
+    const serving = route ? this.submit(cellId, request) : this.serveForwarded(cellId, request);
+    void serving.then((response) => {
       this.inboundInFlight -= 1;
-      this.countResponse(response);
       switch (response.kind) {
         case 'moved':
           return reply({ kind: 'moved', members: response.members });
@@ -385,6 +387,13 @@ export class Node implements NodeService {
           return reply({ kind: 'cell', response: this.binding.encodeResponse(response) });
       }
     });
+  }
+
+  private async serveForwarded(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
+    this.counters.requestsSubmitted += 1;
+    const response = await this.submitHere(cellId, request);
+    this.countResponse(response);
+    return response;
   }
 
   private serveAdmin(from: NodeId, cellId: CellId, rpc: RpcId, run: () => Promise<AdminOutcome>): void {

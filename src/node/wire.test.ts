@@ -31,6 +31,7 @@ const summary = fc.record({
 const message: fc.Arbitrary<NodeMessage> = fc.oneof(
   fc.record({ kind: fc.constant('cell' as const), cellId, payload: bytes }),
   fc.record({ kind: fc.constant('request' as const), cellId, rpc, request: bytes }),
+  fc.record({ kind: fc.constant('submit' as const), cellId, rpc, request: bytes }),
   fc.record({
     kind: fc.constant('response' as const),
     cellId,
@@ -114,7 +115,7 @@ describe('node wire format', () => {
               expect(decodeNodeMessage(encodeNodeMessage(decoded.message)).kind).toBe('decoded');
           }
           // Payload-carrying kinds accept any tail; others must reject trailing bytes.
-          if (!['cell', 'request', 'response'].includes(original.kind))
+          if (!['cell', 'request', 'submit', 'response'].includes(original.kind))
             expect(decodeNodeMessage(extended).kind).toBe('decode-error');
         },
       ),

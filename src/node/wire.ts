@@ -60,7 +60,10 @@ export type DescribeAnswer =
 
 export type NodeMessage =
   | { readonly kind: 'cell'; readonly cellId: CellId; readonly payload: Uint8Array }
+  /** A request forwarded by another node: served by this node's replica only, never forwarded on. */
   | { readonly kind: 'request'; readonly cellId: CellId; readonly rpc: RpcId; readonly request: Uint8Array }
+  /** A client's request: this node routes it to a replica of the cell (bounded attempts). */
+  | { readonly kind: 'submit'; readonly cellId: CellId; readonly rpc: RpcId; readonly request: Uint8Array }
   | {
       readonly kind: 'response';
       readonly cellId: CellId;
@@ -113,6 +116,7 @@ const kindTags: Readonly<Record<NodeMessageKind, number>> = {
   described: 10,
   heartbeat: 11,
   'test-block': 12,
+  submit: 13,
 };
 const kindsByTag: ReadonlyMap<number, NodeMessageKind> = new Map(
   Object.entries(kindTags).map(([kind, tag]) => [tag, kind as NodeMessageKind]),
@@ -194,6 +198,7 @@ function writeBody(writer: ByteWriter, message: NodeMessage): void {
       writer.raw(message.payload);
       return;
     case 'request':
+    case 'submit':
       writeRpc(writer, message.rpc);
       writer.raw(message.request);
       return;
@@ -322,6 +327,7 @@ function readBody(reader: ByteReader, kind: NodeMessageKind, cellId: CellId): No
     case 'cell':
       return { kind, cellId, payload: reader.rest() };
     case 'request':
+    case 'submit':
       return { kind, cellId, rpc: readRpc(reader), request: reader.rest() };
     case 'response':
       return { kind, cellId, rpc: readRpc(reader), answer: readTagged(reader, [1, 2, 3]) as ForwardAnswer };
