@@ -14,6 +14,7 @@ import type { NodeId } from '../../paxos/index.ts';
 import { CellReplica } from '../replica.ts';
 import type { CellEnv, CellOptions, CellRequest, CellResponse } from '../types.ts';
 import { cellMessageKind } from '../wire.ts';
+import { describeAgreementViolation, ReplicaAgreementChecker } from '../../simworld/checkers/index.ts';
 
 export interface CellClusterOptions {
   readonly seed: number;
@@ -41,9 +42,8 @@ export class CellCluster {
   readonly cellId = partitionKey('cell-under-test');
   readonly options: Partial<CellOptions>;
   readonly stats: ClusterStats = { boots: 0, loadFailures: 0, ticks: 0, messagesDelivered: 0 };
-  /** Replica agreement: the digest every replica reported at each applied index. */
-  readonly digestAt = new Map<number, string>();
-  readonly agreementViolations: string[] = [];
+  /** Replica agreement: every replica's state digest at each applied index (shared checker). */
+  readonly agreement = new ReplicaAgreementChecker();
   private readonly cells = new Map<string, CellReplica>();
   private readonly wakers = new Map<string, () => void>();
 
@@ -153,12 +153,12 @@ export class CellCluster {
   }
 
   private noteDigest(host: string, index: number, digest: string): void {
-    const seen = this.digestAt.get(index);
-    if (seen === undefined) this.digestAt.set(index, digest);
-    else if (seen !== digest && this.agreementViolations.length < 10)
-      this.agreementViolations.push(
-        `${host} has digest ${digest.slice(0, 12)} at index ${index}, another ${seen.slice(0, 12)}`,
-      );
+    this.agreement.recordAppliedState({ replica: host, appliedIndex: index, stateDigest: digest });
+  }
+
+  /** Replica agreement violations so far, described. */
+  get agreementViolations(): string[] {
+    return this.agreement.violations().map(describeAgreementViolation);
   }
 }
 

@@ -7,9 +7,12 @@
 //   (leases.ts), recording the real-time interval during which each believes it holds it.
 // `finish()` heals the world, requires progress (final reads of every key), and checks
 // linearizability, replica agreement and lease exclusivity.
-import { checkHistoryLinearizable } from '../../simworld/checkers/linearizability.ts';
-import { HistoryRecorder } from '../../simworld/checkers/recorder.ts';
-import type { HistoryScalar } from '../../simworld/checkers/history.ts';
+import {
+  checkHistoryDurability,
+  checkHistoryLinearizable,
+  HistoryRecorder,
+} from '../../simworld/checkers/index.ts';
+import type { FinalRead, HistoryScalar } from '../../simworld/checkers/index.ts';
 import type { Random } from '../../env/index.ts';
 import { transaction } from '../../model/index.ts';
 import type { Operation, OperationResult } from '../../model/index.ts';
@@ -327,21 +330,30 @@ export class CellWorkload {
     for (const host of this.cluster.members) world.clock(host).rate(1);
     const violations: string[] = [];
     let finalReadsOk = 0;
+    const finalReads: FinalRead[] = [];
     const finalProcess = this.options.clients + 1000;
     const deadline = this.now() + livenessMs;
     for (const key of this.keys) {
       let answer: FinalAnswer = { kind: 'refused' };
       // Indeterminate reads constrain nothing: retry until one completes or time is up.
       while (answer.kind !== 'result' && this.now() < deadline) {
-        this.recorder.invoke(finalProcess, 'read', key, null, this.now());
+        const invokeTimeMs = this.now();
+        this.recorder.invoke(finalProcess, 'read', key, null, invokeTimeMs);
         answer = await world.settle(this.perform(transaction({ reads: [key] })), livenessMs + 5_000);
-        this.complete(finalProcess, answer, (result) => ({ read: readScalar(result, key) }));
+        this.complete(finalProcess, answer, (result) => {
+          const value = readScalar(result, key);
+          finalReads.push({ key, value, invokeTimeMs, completeTimeMs: this.now() });
+          return { read: value };
+        });
       }
       if (answer.kind === 'result') finalReadsOk += 1;
       else violations.push(`liveness: no final read of ${key} within ${livenessMs} ms of healing`);
     }
     await world.runFor(500);
     violations.push(...this.checks());
+    const durability = checkHistoryDurability(this.recorder.events(), finalReads);
+    if (durability.kind !== 'checked') violations.push(`durability: malformed history`);
+    else violations.push(...durability.violations.map((lost) => `durability: ${lost.message}`));
     return { ...this.counts, finalReadsOk, violations };
   }
 
