@@ -58,6 +58,11 @@ export interface Wire {
   readonly key: string;
 }
 
+/**
+ * One choice point. Loss needs no action of its own: safety is checked after every prefix
+ * of every schedule, so a message still in flight when a prefix ends has, for that
+ * prefix, been lost; `drop` (under its own budget) only lets the search merge states.
+ */
 export type Action =
   | { readonly kind: 'propose'; readonly proposal: number }
   | { readonly kind: 'deliver'; readonly wire: Wire }
