@@ -89,6 +89,7 @@ export interface ReplicaView {
   readonly queued: number;
   readonly alpha: number;
   readonly queuedProposalsMax: number;
+  readonly acceptWindowEntries: number;
   readonly leaderHint: NodeId | undefined;
 }
 
@@ -112,6 +113,8 @@ export class Replica {
   private highestRoundSeen: number;
   private catchup: Catchup | undefined;
   private readonly ledger: ChosenLedger | undefined;
+  /** Log indices written since the last invariant check (kept only when checking). */
+  private readonly touched = new Set<number>();
   // Output accumulated until takeReady().
   private persistPromised = false;
   private persistCommit = false;
@@ -141,6 +144,7 @@ export class Replica {
       last = Math.max(last, entry.index) as LogIndex;
     }
     this.lastIndex = last;
+    if (options.checkInvariants) for (const index of this.log.keys()) this.touched.add(index);
     for (let i = this.snapshotIndex + 1; i <= this.commitIndex; i += 1) {
       const entry = this.log.get(i);
       if (entry === undefined) throw new Error(`restore: chosen entry ${i} missing`);
@@ -307,6 +311,7 @@ export class Replica {
       this.snapshotIndex = index;
       this.membership.compact(index);
       this.persistSnapshot = { index, configs: this.membership.snapshotRecords() };
+      this.ledger?.forgetThrough(index);
       for (const i of [...this.persistEntries.keys()]) if (i <= index) this.persistEntries.delete(i);
     }
     this.afterStep();
@@ -352,6 +357,7 @@ export class Replica {
       queued: this.queue.length,
       alpha: this.options.alpha,
       queuedProposalsMax: this.options.queuedProposalsMax,
+      acceptWindowEntries: this.options.acceptWindowEntries,
       leaderHint: this.leaderHint,
     };
   }
@@ -905,6 +911,7 @@ export class Replica {
   private storeEntry(entry: LogEntry): void {
     this.log.set(entry.index, entry);
     this.persistEntries.set(entry.index, entry);
+    if (this.ledger !== undefined) this.touched.add(entry.index);
     if (entry.index > this.lastIndex) this.lastIndex = entry.index;
   }
 
@@ -936,6 +943,8 @@ export class Replica {
   }
 
   private afterStep(): void {
-    if (this.ledger !== undefined) checkReplicaInvariants(this.inspect(), this.ledger);
+    if (this.ledger === undefined) return;
+    checkReplicaInvariants(this.inspect(), this.ledger, this.touched);
+    this.touched.clear();
   }
 }
