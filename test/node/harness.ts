@@ -154,7 +154,10 @@ export type ClientAttempt = SubmitResponse | { readonly kind: 'timeout' };
 export class NodeClient {
   private nextSequence = 1;
   private readonly session = randomBytes(4).readUInt32BE(0);
-  private readonly pending = new Map<number, { from: string; resolve: (message: NodeMessage) => void }>();
+  private readonly pending = new Map<
+    number,
+    { from: string; resolve: (message: NodeMessage | undefined) => void }
+  >();
 
   private constructor(readonly network: TcpNetwork) {
     network.onReceive((from, bytes) => {
@@ -204,6 +207,15 @@ export class NodeClient {
         encodeNodeMessage(build({ session: this.session, sequence })),
       );
     });
+  }
+
+  /** Gives up on every call waiting on `to` (its process was killed): they end as timeouts. */
+  abandon(to: NodeId): void {
+    for (const [sequence, pending] of [...this.pending]) {
+      if (pending.from !== to) continue;
+      this.pending.delete(sequence);
+      pending.resolve(undefined);
+    }
   }
 
   /** Submits through node `via` (which routes it to the cell); timeout: no answer in time. */

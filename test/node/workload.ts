@@ -126,6 +126,7 @@ class Nemesis {
     const node = this.colony.node(victim);
     this.restarts.push(
       node.stop('SIGKILL').then(async () => {
+        this.colony.client.abandon(victim);
         await sleep(this.options.restartAfterMs ?? 1_000);
         this.options.log?.(`restart ${victim}`);
         await node.start().catch(async (error: unknown) => {
