@@ -237,4 +237,18 @@ describe('peer bytes and storage', () => {
     );
     expect(deleted).toBe(keys.length);
   });
+
+  it('refuses to create a cell that already has state (it would forget its promises)', async () => {
+    const { c, leader } = await withLeader(42);
+    const host = c.world.host(leader);
+    const env = {
+      cellId: c.cellId,
+      self: nodeId(leader),
+      storage: { get: () => undefined, range: () => host.disk.range({}), write: () => Promise.resolve() },
+      clock: host.clock,
+      random: c.world.random,
+      send: () => undefined,
+    };
+    await expect(CellReplica.create(env, c.members)).rejects.toThrow(/already exists/);
+  });
 });

@@ -125,7 +125,10 @@ export class CellReplica {
 
   // ---- Lifecycle ----------------------------------------------------------------------
 
-  /** Creates a brand-new replica with its initial membership; durable when resolved. */
+  /**
+   * Creates a brand-new replica with its initial membership; durable when resolved.
+   * Rejects (a programmer error) when the cell already has state on this storage.
+   */
   static async create(
     env: CellEnv,
     members: readonly NodeId[],
@@ -135,6 +138,8 @@ export class CellReplica {
     const persisted = initialPersistedState(members);
     const state = initialCellState(full.modelLimits);
     const store = new CellStore(env.storage, env.cellId);
+    // Re-creating would reset the promised ballot: a programmer error, never done silently.
+    if (store.load().kind !== 'absent') throw new Error(`cell ${env.cellId} already exists on ${env.self}`);
     const snapshot: StoredStateSnapshot = { appliedIndex: 0, bytes: encodeCellSnapshot(state) };
     const delta = {
       entries: [],
