@@ -79,3 +79,18 @@ describe('scenarios', () => {
     for (const [index, value] of before) expect(cluster.chosen.get(index)).toEqual(value);
   });
 });
+
+describe('message cost', () => {
+  it.each([3, 5, 7, 9])(
+    'a commit on an established leader of %i costs accept + accepted + commit to each peer, nothing more',
+    (size) => {
+      const cluster = new Cluster(size, 11);
+      cluster.submitUntilChosen(payloadOf('elect'), 50);
+      for (let i = 0; i < 5 && !cluster.quiet(); i += 1) cluster.settleRound();
+      const before = cluster.messagesSent;
+      expect(cluster.submitUntilChosen(payloadOf('one'), 50)).toBe(2);
+      for (let i = 0; i < 5 && !cluster.quiet(); i += 1) cluster.settleRound();
+      expect(cluster.messagesSent - before).toBe(3 * (size - 1));
+    },
+  );
+});

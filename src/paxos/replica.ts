@@ -112,6 +112,8 @@ export class Replica {
   private backoffAttempts = 0;
   private highestRoundSeen: number;
   private catchup: Catchup | undefined;
+  /** The highest commit index announced by the highest ballot heard from (volatile). */
+  private commitHeard: { ballot: Ballot; index: LogIndex } | undefined;
   private readonly ledger: ChosenLedger | undefined;
   /** Log indices written since the last invariant check (kept only when checking). */
   private readonly touched = new Set<number>();
@@ -729,14 +731,29 @@ export class Replica {
    * this replica holds at that same ballot carries the one value that ballot proposed
    * there, so it is the chosen value; anything else must be fetched.
    */
-  private learnCommit(from: NodeId, leaderBallot: Ballot, leaderCommit: LogIndex): void {
+  private learnCommit(from: NodeId, leaderBallot: Ballot, reportedCommit: LogIndex): void {
     if (this.role.kind === 'leader') return;
+    // Remember the furthest commit a ballot announced: an accept overtaken by a later
+    // commit message then completes the learning when it arrives.
+    let leaderCommit = reportedCommit;
+    const heard = this.commitHeard;
+    if (heard !== undefined && ballotsEqual(heard.ballot, leaderBallot)) {
+      leaderCommit = Math.max(leaderCommit, heard.index) as LogIndex;
+    }
+    if (heard === undefined || compareBallots(leaderBallot, heard.ballot) >= 0) {
+      this.commitHeard = { ballot: leaderBallot, index: leaderCommit };
+    }
     while (this.commitIndex < leaderCommit) {
       const entry = this.log.get(this.commitIndex + 1);
       if (entry === undefined || !ballotsEqual(entry.ballot, leaderBallot)) break;
       this.commitNext(entry);
     }
-    if (this.commitIndex < leaderCommit) this.startCatchup(from, leaderCommit);
+    if (this.commitIndex < leaderCommit) {
+      // A gap no wider than the pipeline is most likely accepts overtaken by this message.
+      const missing = !this.log.has(this.commitIndex + 1);
+      const inFlightGap = missing && leaderCommit - this.commitIndex <= this.options.alpha;
+      this.startCatchup(from, leaderCommit, inFlightGap);
+    }
   }
 
   /** Marks the entry at commitIndex + 1 (already in the log) as chosen. */
@@ -752,7 +769,11 @@ export class Replica {
     if (this.catchup !== undefined && this.commitIndex >= this.catchup.target) this.catchup = undefined;
   }
 
-  private startCatchup(peer: NodeId, target: LogIndex): void {
+  /**
+   * Asks `peer` for chosen entries up to `target`. Deferred: the first request waits one
+   * retransmit period, for when the missing entries are probably accepts still in flight.
+   */
+  private startCatchup(peer: NodeId, target: LogIndex, deferred = false): void {
     if (target <= this.commitIndex) return;
     if (this.catchup !== undefined) {
       // Fresh evidence that `peer` has what we lack: keep the retries going from here.
@@ -762,7 +783,7 @@ export class Replica {
       return;
     }
     this.catchup = { target, peer, lastSentTick: this.now, attempts: 0 };
-    this.send(peer, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
+    if (!deferred) this.send(peer, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
   }
 
   private onCatchupRequest(from: NodeId, fromIndex: LogIndex): void {
