@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { transaction } from '../model/index.ts';
 import type { Operation } from '../model/index.ts';
 import { nodeId } from '../paxos/index.ts';
+import { uniform } from '../simworld/index.ts';
 import { CellReplica } from './replica.ts';
 import { cellKeyPrefix } from './storage-layout.ts';
 import { cellCluster } from './testing/sim-cell-host.ts';
@@ -108,6 +109,36 @@ describe('reads (paper §2.3)', () => {
       operation: transaction({ writes: [{ kind: 'put', key: 'a', value: 1n }] }),
     });
     expect(write.kind).toBe('invalid');
+  });
+
+  it('session tokens give monotonic eventual reads across replicas while a counter grows', async () => {
+    const { c, leader } = await withLeader(43);
+    c.world.net.delay(uniform(0, 40)); // replicas lag one another
+    const increment: CellRequest = {
+      kind: 'operation',
+      consistency: 'consistent',
+      operation: transaction({ writes: [{ kind: 'increment', key: 'n', delta: 1n }] }),
+    };
+    let token = 0;
+    let last = 0n;
+    let behind = 0;
+    for (let i = 0; i < 30; i += 1) {
+      void c.submit(leader, increment);
+      await c.world.runFor(7);
+      const replica = c.members[i % c.members.length]!;
+      const answer = await c.settle(c.submit(replica, read('n', 'eventual', token)));
+      if (answer.kind === 'behind') {
+        behind += 1;
+        continue;
+      }
+      const value = readValue(answer);
+      const seen = typeof value === 'bigint' ? value : 0n;
+      expect(seen).toBeGreaterThanOrEqual(last);
+      last = seen;
+      if (answer.kind === 'result') token = Math.max(token, answer.index);
+    }
+    expect(last).toBeGreaterThan(0n);
+    expect(behind).toBeGreaterThan(0);
   });
 
   it('a follower redirects consistent requests to the leader', async () => {
@@ -236,6 +267,20 @@ describe('peer bytes and storage', () => {
       c.cellId,
     );
     expect(deleted).toBe(keys.length);
+  });
+
+  it('a replica whose stored state is corrupted refuses to load (it must not vote again)', async () => {
+    const { c, leader } = await withLeader(44);
+    await c.world.runFor(100);
+    const follower = c.members.find((m) => m !== leader)!;
+    c.world.crash(follower);
+    const promised = [...cellKeyPrefix(c.cellId), 0x01];
+    expect(c.world.disk(follower).corrupt(new Uint8Array(promised))).toBe(true);
+    c.world.restart(follower);
+    await c.world.runFor(100);
+    expect(c.stats.loadFailures).toBe(1);
+    expect(c.cell(follower)).toBeUndefined();
+    expect(readValue(await c.settle(c.submit(leader, read('warm'))))).toBe(1n); // the others carry on
   });
 
   it('refuses to create a cell that already has state (it would forget its promises)', async () => {
