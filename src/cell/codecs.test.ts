@@ -23,7 +23,7 @@ import {
   initialCellState,
 } from './state-machine.ts';
 import type { CellRequest, CellResponse } from './types.ts';
-import { decodeCellMessage, encodePaxosEnvelope, encodeSnapshotEnvelope } from './wire.ts';
+import { decodeCellMessage, encodePaxosEnvelope, snapshotChunks } from './wire.ts';
 
 const requests: CellRequest[] = [
   {
@@ -164,9 +164,16 @@ describe('payloads, envelopes and snapshots', () => {
     if (decoded.kind === 'decoded') expect(cellDigestHex(decoded.value)).toBe(cellDigestHex(state));
     expect(cellDigestHex(state)).not.toBe(cellDigestHex(initialCellState(DEFAULT_MODEL_LIMITS)));
     const meta = { index: 1 as never, configs: [{ effectiveFrom: 1 as never, members: [nodeId('n1')] }] };
-    expect(decodeCellMessage(encodeSnapshotEnvelope(meta, bytes))).toEqual({
+    const chunks = snapshotChunks(meta, bytes, 1024);
+    expect(chunks).toHaveLength(Math.ceil(bytes.length / 1024));
+    const decodedChunks = chunks.map((chunk) => decodeCellMessage(chunk));
+    const joined = decodedChunks.flatMap((d) =>
+      d.kind === 'decoded' && d.value.kind === 'snapshot-chunk' ? [...d.value.bytes] : [],
+    );
+    expect(joined).toEqual([...bytes]);
+    expect(decodedChunks[0]).toMatchObject({
       kind: 'decoded',
-      value: { kind: 'snapshot', meta, state: bytes },
+      value: { kind: 'snapshot-chunk', meta, number: 0 },
     });
     const paxos = { kind: 'commit', ballot: ballot(2, nodeId('n1')), commitIndex: 5 as never } as const;
     expect(decodeCellMessage(encodePaxosEnvelope(paxos))).toEqual({

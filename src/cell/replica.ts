@@ -39,7 +39,8 @@ import type {
   CellRequest,
   CellResponse,
 } from './types.ts';
-import { decodeCellMessage, encodePaxosEnvelope, encodeSnapshotEnvelope } from './wire.ts';
+import { decodeCellMessage, encodePaxosEnvelope, snapshotChunks } from './wire.ts';
+import type { SnapshotChunk } from './wire.ts';
 import type { Storage } from '../env/index.ts';
 
 export const defaultCellOptions: CellOptions = {
@@ -53,7 +54,9 @@ export const defaultCellOptions: CellOptions = {
   leaderTimeoutTicks: 10,
   electionTimeoutTicks: 40,
   snapshotEveryEntries: 1000,
-  snapshotMessageBytesMax: 8 * 1024 * 1024,
+  snapshotBytesMax: 8 * 1024 * 1024,
+  snapshotChunkBytes: 256 * 1024,
+  snapshotResendMs: 1_000,
   checkInvariants: false,
   modelLimits: DEFAULT_MODEL_LIMITS,
 };
@@ -76,6 +79,18 @@ interface ReadyInFlight {
   readonly install: CellState | undefined;
   written: boolean;
 }
+
+/** A snapshot arriving in chunks from a teacher. Invariant: missing = count of undefined parts. */
+interface SnapshotTransfer {
+  readonly meta: SnapshotMeta;
+  readonly totalBytes: number;
+  readonly chunkBytes: number;
+  readonly parts: (Uint8Array | undefined)[];
+  missing: number;
+}
+
+/** Peers remembered for the snapshot resend throttle (more: the memory is cleared). */
+const SNAPSHOT_PEERS_TRACKED_MAX = 64;
 
 /** Where a proposed batch stands. */
 type ProposedBatch = readonly PendingRequest[];
@@ -109,6 +124,8 @@ export class CellReplica {
   private draining = false;
   private failure: string | undefined;
   private closed = false;
+  private transfer: SnapshotTransfer | undefined;
+  private readonly snapshotSentAtMs = new Map<NodeId, number>();
   /** Index of the latest state-machine snapshot (the log is compacted up to here). */
   private snapshotIndex: number;
 
@@ -234,8 +251,8 @@ export class CellReplica {
         this.paxos.step(from, value.message);
         this.afterCall();
         return;
-      case 'snapshot':
-        this.receiveSnapshot(value.meta, value.state);
+      case 'snapshot-chunk':
+        this.receiveChunk(value);
         return;
     }
   }
@@ -510,6 +527,8 @@ export class CellReplica {
     for (const result of ready.proposalResults) this.answerProposal(result);
     this.appliedThisReady.clear();
     for (const peer of ready.snapshotsToSend) this.sendSnapshot(peer);
+    if (this.transfer !== undefined && this.transfer.meta.index <= this.state.appliedIndex)
+      this.transfer = undefined;
     this.maybeCompact();
   }
 
@@ -613,21 +632,65 @@ export class CellReplica {
   }
 
   /**
-   * Teaches a peer that asked for entries compacted away. A state over
-   * snapshotMessageBytesMax is not sent (counted): the peer stays behind until an operator
-   * replaces it (chunked transfer is not built).
+   * Teaches a peer that asked for entries compacted away: the stored snapshot, in chunks of
+   * snapshotChunkBytes, at most once per snapshotResendMs per peer (lost chunks come again
+   * with the next resend). A snapshot over snapshotBytesMax is not sent, only counted: the
+   * peer stays behind until it is replaced (the model's 4 MiB partition bound keeps real
+   * states under the default 8 MiB).
    */
   private sendSnapshot(peer: NodeId): void {
+    const now = this.env.clock.monotonicMs();
+    const last = this.snapshotSentAtMs.get(peer);
+    if (last !== undefined && now - last < this.options.snapshotResendMs) return;
     const stored = this.store.loadSnapshot();
     if (stored === undefined) return;
-    const message = encodeSnapshotEnvelope(stored.meta, stored.bytes);
-    if (message.length > this.options.snapshotMessageBytesMax) {
+    if (stored.bytes.length > this.options.snapshotBytesMax) {
       this.counters.snapshotsTooLarge += 1;
       return;
     }
+    if (this.snapshotSentAtMs.size >= SNAPSHOT_PEERS_TRACKED_MAX) this.snapshotSentAtMs.clear();
+    this.snapshotSentAtMs.set(peer, now);
     this.counters.snapshotsSent += 1;
-    this.counters.messagesSent += 1;
-    this.env.send(peer, message);
+    for (const chunk of snapshotChunks(stored.meta, stored.bytes, this.options.snapshotChunkBytes)) {
+      this.counters.messagesSent += 1;
+      this.env.send(peer, chunk);
+    }
+  }
+
+  /** Collects one transfer at a time (the newest); installs it once every chunk is in. */
+  private receiveChunk(chunk: SnapshotChunk): void {
+    if (chunk.totalBytes > this.options.snapshotBytesMax) {
+      this.counters.malformedMessages += 1;
+      return;
+    }
+    if (chunk.meta.index <= this.paxos.inspect().commitIndex) return;
+    let transfer = this.transfer;
+    const sameTransfer =
+      transfer !== undefined &&
+      transfer.meta.index === chunk.meta.index &&
+      transfer.totalBytes === chunk.totalBytes &&
+      transfer.chunkBytes === chunk.chunkBytes;
+    if (!sameTransfer) {
+      if (transfer !== undefined && transfer.meta.index > chunk.meta.index) return;
+      const count = Math.max(1, Math.ceil(chunk.totalBytes / chunk.chunkBytes));
+      const parts = new Array<Uint8Array | undefined>(count).fill(undefined);
+      transfer = {
+        meta: chunk.meta,
+        totalBytes: chunk.totalBytes,
+        chunkBytes: chunk.chunkBytes,
+        parts,
+        missing: count,
+      };
+      this.transfer = transfer;
+    }
+    if (transfer === undefined || transfer.parts[chunk.number] !== undefined) return;
+    transfer.parts[chunk.number] = chunk.bytes;
+    transfer.missing -= 1;
+    if (transfer.missing > 0) return;
+    this.transfer = undefined;
+    const whole = new Uint8Array(transfer.totalBytes);
+    transfer.parts.forEach((part, number) => whole.set(part!, number * transfer.chunkBytes));
+    this.receiveSnapshot(transfer.meta, whole);
   }
 
   private receiveSnapshot(meta: SnapshotMeta, bytes: Uint8Array): void {

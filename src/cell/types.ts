@@ -46,8 +46,12 @@ export interface CellOptions {
   readonly electionTimeoutTicks: number;
   /** Write a state-machine snapshot and compact the log every this many applied entries. */
   readonly snapshotEveryEntries: number;
-  /** Largest snapshot message sent to a lagging peer; bigger states are not shipped (counted). */
-  readonly snapshotMessageBytesMax: number;
+  /** Largest snapshot shipped to a lagging peer (and accepted from one); bigger ones are counted, not sent. */
+  readonly snapshotBytesMax: number;
+  /** Snapshots travel in chunks of this many bytes (at least 1 KiB), each one peer message. */
+  readonly snapshotChunkBytes: number;
+  /** A peer is sent the snapshot again no sooner than this (its catch-up retries are faster). */
+  readonly snapshotResendMs: number;
   /** Check Paxos invariants after every step (tests). */
   readonly checkInvariants: boolean;
   /** Limits of the data model. Part of the replicated semantics: equal on every replica. */
