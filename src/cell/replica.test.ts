@@ -182,6 +182,33 @@ describe('idle cells cost nothing', () => {
   });
 });
 
+describe('eviction', () => {
+  it('a quiescent replica is closed, loaded again from storage, and carries on', async () => {
+    const { c, leader } = await withLeader(46, { snapshotEveryEntries: 3 });
+    for (let i = 0; i < 8; i += 1) await c.settle(c.submit(leader, put(`k${i}`, BigInt(i))));
+    await c.world.runFor(300);
+    const before = c
+      .liveCells()
+      .map(([host, cell]) => [host, cell.describe().appliedIndex, cell.describe().digest]);
+    for (const host of c.members) expect(c.evict(host)).toBe(true);
+    await c.world.runFor(1);
+    const after = c
+      .liveCells()
+      .map(([host, cell]) => [host, cell.describe().appliedIndex, cell.describe().digest]);
+    expect(after).toEqual(before);
+    const answer = await c.settle(c.submit(leader, read('k7')));
+    const redirected =
+      answer.kind === 'not-leader' ? await c.settle(c.submit(answer.leaderHint ?? 'n1', read('k7'))) : answer;
+    expect(readValue(redirected)).toBe(7n);
+  });
+
+  it('a replica with work in flight is not evicted', async () => {
+    const { c, leader } = await withLeader(47);
+    void c.submit(leader, put('a', 1n));
+    expect(c.evict(leader)).toBe(false);
+  });
+});
+
 describe('log compaction and snapshots (paper §2.4)', () => {
   it('compacts every N entries and teaches a replica that fell behind with a snapshot', async () => {
     const { c, leader } = await withLeader(38, { snapshotEveryEntries: 10 });

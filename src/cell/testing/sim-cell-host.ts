@@ -46,6 +46,7 @@ export class CellCluster {
   readonly agreement = new ReplicaAgreementChecker();
   private readonly cells = new Map<string, CellReplica>();
   private readonly wakers = new Map<string, () => void>();
+  private readonly reloaders = new Map<string, () => void>();
 
   constructor(options: CellClusterOptions) {
     this.members = Array.from({ length: options.replicas }, (_, i) => nodeId(`n${i + 1}`));
@@ -90,6 +91,18 @@ export class CellCluster {
     return answer;
   }
 
+  /**
+   * Evicts the replica on `host` if it is quiescent (close, drop from memory) and loads it
+   * again from storage, as a node does with idle cells. False when it was not quiescent.
+   */
+  evict(host: string): boolean {
+    const cell = this.cell(host);
+    if (cell === undefined || !cell.isQuiescent) return false;
+    cell.close();
+    this.reloaders.get(host)?.();
+    return true;
+  }
+
   /** Runs the world until `promise` settles (at most `timeoutMs` of virtual time). */
   settle<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
     return this.world.settle(promise, timeoutMs);
@@ -123,7 +136,6 @@ export class CellCluster {
         wake();
       });
     };
-    this.cells.delete(host);
     this.wakers.set(host, wake);
     env.network.onReceive((from, message) => {
       if (cell === undefined) return;
@@ -131,24 +143,30 @@ export class CellCluster {
       cell.receive(nodeId(from), message);
       wake();
     });
-    const started = CellReplica.load(cellEnv, options).then((loaded) =>
-      loaded === undefined ? CellReplica.create(cellEnv, this.members, options) : loaded,
-    );
-    // Run the load's continuation before the next event (hosts booted by the World's
-    // constructor come before `world` is set: the constructor notes it for them).
-    (this.world as World | undefined)?.scheduler.notePromiseSettled();
-    started.then(
-      (ready) => {
-        if (this.world.host(host).state !== 'up' || this.world.host(host).incarnation !== env.incarnation)
-          return;
-        cell = ready;
-        this.cells.set(host, ready);
-        wake();
-      },
-      () => {
-        this.stats.loadFailures += 1;
-      },
-    );
+    const start = (): void => {
+      cell = undefined;
+      this.cells.delete(host);
+      const started = CellReplica.load(cellEnv, options).then((loaded) =>
+        loaded === undefined ? CellReplica.create(cellEnv, this.members, options) : loaded,
+      );
+      // Run the load's continuation before the next event (hosts booted by the World's
+      // constructor come before `world` is set: the constructor notes it for them).
+      (this.world as World | undefined)?.scheduler.notePromiseSettled();
+      started.then(
+        (ready) => {
+          const now = this.world.host(host);
+          if (now.state !== 'up' || now.incarnation !== env.incarnation) return;
+          cell = ready;
+          this.cells.set(host, ready);
+          wake();
+        },
+        () => {
+          this.stats.loadFailures += 1;
+        },
+      );
+    };
+    this.reloaders.set(host, start);
+    start();
     return { stop: () => cell?.close() };
   }
 
