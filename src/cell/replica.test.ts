@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { transaction } from '../model/index.ts';
 import type { Operation } from '../model/index.ts';
 import { nodeId } from '../paxos/index.ts';
-import { uniform } from '../simworld/index.ts';
+import { constant, uniform } from '../simworld/index.ts';
 import { CellReplica } from './replica.ts';
 import { cellKeyPrefix } from './storage-layout.ts';
 import { cellCluster } from './testing/sim-cell-host.ts';
@@ -88,6 +88,25 @@ describe('load shedding (paper §3.5)', () => {
     expect(answers.filter((a) => a.kind === 'result').length).toBeGreaterThan(0);
     for (const a of overloaded) expect(a.kind === 'overloaded' && a.retryAfterMs > 0).toBe(true);
     expect(c.cell(leader)!.describe().counters.overloaded).toBe(overloaded.length);
+  });
+});
+
+describe('a stalled disk', () => {
+  it('bounds the Readies waiting for it: peer messages are dropped and counted, clients told overloaded', async () => {
+    const { c, leader } = await withLeader(48, { unpersistedReadiesMax: 4 });
+    const follower = c.members.find((m) => m !== leader)!;
+    c.world.disk(follower).syncLatency(constant(2_000));
+    for (let i = 0; i < 10; i += 1) void c.submit(leader, put(`k${i}`, 1n));
+    await c.world.runFor(500);
+    const stalled = c.cell(follower)!.describe();
+    expect(stalled.unpersistedReadies).toBeLessThanOrEqual(4);
+    expect(stalled.counters.droppedDiskBusy).toBeGreaterThan(0);
+    expect((await c.cell(follower)!.submit(read('a', 'consistent'))).kind).toBe('overloaded');
+    c.world.disk(follower).syncLatency(constant(1));
+    await c.world.runFor(2_100);
+    await c.settle(c.submit(leader, put('after', 1n))); // idle cells learn on the next activity
+    await c.world.runFor(500);
+    expect(c.cell(follower)!.describe().appliedIndex).toBe(c.cell(leader)!.describe().appliedIndex);
   });
 });
 

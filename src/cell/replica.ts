@@ -49,6 +49,7 @@ export const defaultCellOptions: CellOptions = {
   batchBytesMax: 256 * 1024,
   waitingRequestsMax: 512,
   queuedBatchesMax: 2,
+  unpersistedReadiesMax: 256,
   tickMs: 10,
   retransmitTicks: 3,
   leaderTimeoutTicks: 10,
@@ -105,6 +106,7 @@ const emptyCounters = (): CellCounters => ({
   requestsApplied: 0,
   batchesProposed: 0,
   overloaded: 0,
+  droppedDiskBusy: 0,
   snapshotsWritten: 0,
   snapshotsSent: 0,
   snapshotsTooLarge: 0,
@@ -240,6 +242,10 @@ export class CellReplica {
   receive(from: NodeId, message: Uint8Array): void {
     if (this.closed || this.failure !== undefined) return;
     this.counters.messagesReceived += 1;
+    if (this.diskBusy()) {
+      this.counters.droppedDiskBusy += 1;
+      return;
+    }
     const decoded = decodeCellMessage(message);
     if (decoded.kind === 'decode-error') {
       this.counters.malformedMessages += 1;
@@ -302,7 +308,7 @@ export class CellReplica {
       }
       const command = this.admit(request, resolve);
       if (command === undefined) return;
-      if (this.waiting.length >= this.options.waitingRequestsMax) {
+      if (this.waiting.length >= this.options.waitingRequestsMax || this.diskBusy()) {
         this.counters.overloaded += 1;
         resolve({ kind: 'overloaded', retryAfterMs: this.retryAfterMs() });
         return;
@@ -396,6 +402,10 @@ export class CellReplica {
     const base: ModelState = { ...this.state.model, appliedIndex: applied as LogIndex };
     const outcome = applyOperation(base, operation, (applied + 1) as LogIndex);
     return { kind: 'result', result: outcome.result, index: applied };
+  }
+
+  private diskBusy(): boolean {
+    return this.readies.length >= this.options.unpersistedReadiesMax;
   }
 
   private retryAfterMs(): number {

@@ -38,6 +38,12 @@ export interface CellOptions {
   readonly waitingRequestsMax: number;
   /** Log entries proposed to Paxos but not yet chosen or dropped, on top of alpha in flight. */
   readonly queuedBatchesMax: number;
+  /**
+   * Readies whose storage write has not resolved, at most. Beyond it the replica drops peer
+   * messages (as a lossy network would) and answers clients `overloaded` until the disk
+   * catches up: a stalled disk cannot grow memory without bound.
+   */
+  readonly unpersistedReadiesMax: number;
   /** The host ticks the cell this often while `wantsTick`; Paxos timeouts count ticks. */
   readonly tickMs: number;
   /** Paxos timeouts, in ticks (see paxos ReplicaOptions). */
@@ -134,6 +140,8 @@ export interface CellCounters {
   requestsApplied: number;
   batchesProposed: number;
   overloaded: number;
+  /** Peer messages dropped because too many Readies waited for the disk. */
+  droppedDiskBusy: number;
   snapshotsWritten: number;
   snapshotsSent: number;
   snapshotsTooLarge: number;
