@@ -254,7 +254,13 @@ export class CellReplica {
     const value = decoded.value;
     switch (value.kind) {
       case 'paxos':
-        this.paxos.step(from, value.message);
+        try {
+          this.paxos.step(from, value.message);
+        } catch (error) {
+          // A broken invariant (a bug) fails this replica, never the host: describe().failed.
+          this.failWith(`paxos step failed: ${error instanceof Error ? error.message : String(error)}`);
+          return;
+        }
         this.afterCall();
         return;
       case 'snapshot-chunk':
@@ -266,7 +272,12 @@ export class CellReplica {
   /** The host calls this every `tickMs` while `wantsTick` is true. */
   tick(): void {
     if (this.closed || this.failure !== undefined) return;
-    this.paxos.tick();
+    try {
+      this.paxos.tick();
+    } catch (error) {
+      this.failWith(`paxos tick failed: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
     this.afterCall();
   }
 
@@ -508,7 +519,12 @@ export class CellReplica {
         const head = this.readies[0];
         if (head === undefined || !head.written || this.closed || this.failure !== undefined) break;
         this.readies.shift();
-        this.process(head);
+        try {
+          this.process(head);
+        } catch (error) {
+          // A bug (a broken invariant while applying) fails this replica, never the host.
+          this.failWith(`applying failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
     } finally {
       this.draining = false;
@@ -625,9 +641,14 @@ export class CellReplica {
   private failStorage(error: unknown): void {
     if (this.failure !== undefined) return;
     this.counters.persistFailures += 1;
-    this.failure = `storage write failed: ${error instanceof Error ? error.message : String(error)}`;
+    this.failWith(`storage write failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  private failWith(reason: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = reason;
     this.readies.length = 0;
-    this.abandonAll(this.failure);
+    this.abandonAll(reason);
   }
 
   // ---- Snapshots and compaction -------------------------------------------------------
