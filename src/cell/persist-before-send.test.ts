@@ -1,0 +1,114 @@
+// The ordering rule (paper §2.2, durable across dirty reboots): a Ready's messages leave only
+// after its own storage write resolved AND every earlier Ready was processed; a failed write
+// means nothing after it is ever sent or acknowledged.
+import { describe, expect, it } from 'vitest';
+import { SeededRandom, StorageError } from '../env/index.ts';
+import type { Storage, StorageWrite } from '../env/index.ts';
+import { partitionKey } from '../model/index.ts';
+import { ballot, nodeId } from '../paxos/index.ts';
+import type { PaxosMessage } from '../paxos/index.ts';
+import { CellReplica } from './replica.ts';
+import { encodePaxosEnvelope } from './wire.ts';
+
+/** A storage whose writes resolve only when the test says so (any order). */
+function manualStorage(): {
+  storage: Storage;
+  pending: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+} {
+  const data = new Map<string, Uint8Array>();
+  const keyOf = (key: Uint8Array): string => Buffer.from(key).toString('hex');
+  const pending: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  const storage: Storage = {
+    get: (key) => data.get(keyOf(key)),
+    range: (range) => {
+      const start = range.start === undefined ? '' : keyOf(range.start);
+      const end = range.end === undefined ? '\uffff' : keyOf(range.end);
+      return [...data.entries()]
+        .filter(([k]) => k >= start && k < end)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => [Buffer.from(k, 'hex'), v] as const);
+    },
+    write: (batch: readonly StorageWrite[]) => {
+      for (const op of batch) {
+        if (op.kind === 'put') data.set(keyOf(op.key), op.value);
+        else data.delete(keyOf(op.key));
+      }
+      return new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+    },
+  };
+  return { storage, pending };
+}
+
+async function replicaOnManualDisk() {
+  const { storage, pending } = manualStorage();
+  const sent: string[] = [];
+  const env = {
+    cellId: partitionKey('c'),
+    self: nodeId('n1'),
+    storage,
+    clock: { nowMs: () => 0, monotonicMs: () => 0, setTimer: () => ({ cancel: () => undefined }) },
+    random: new SeededRandom(1),
+    send: (to: string) => sent.push(to),
+  };
+  const created = CellReplica.create(env, [nodeId('n1'), nodeId('n2'), nodeId('n3')]);
+  pending.shift()!.resolve();
+  const cell = await created;
+  const prepare = (round: number, from: string): PaxosMessage => ({
+    kind: 'prepare',
+    ballot: ballot(round, nodeId(from)),
+    fromIndex: 1 as never,
+  });
+  return {
+    cell,
+    pending,
+    sent,
+    deliver: (round: number, from: string) =>
+      cell.receive(nodeId(from), encodePaxosEnvelope(prepare(round, from))),
+  };
+}
+
+/** Lets promise continuations run (a few microtask turns; no timers). */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 20; turn += 1) await Promise.resolve();
+}
+
+describe('persist before send', () => {
+  it('sends a promise only after the write holding it resolved', async () => {
+    const r = await replicaOnManualDisk();
+    r.deliver(1, 'n2');
+    await settle();
+    expect(r.sent).toEqual([]);
+    expect(r.cell.describe().unpersistedReadies).toBe(1);
+    r.pending.shift()!.resolve();
+    await settle();
+    expect(r.sent).toEqual(['n2']);
+  });
+
+  it('keeps Readies in order even when a later write resolves first', async () => {
+    const r = await replicaOnManualDisk();
+    r.deliver(1, 'n2');
+    r.deliver(2, 'n3');
+    const [first, second] = [r.pending.shift()!, r.pending.shift()!];
+    second.resolve();
+    await settle();
+    expect(r.sent).toEqual([]);
+    first.resolve();
+    await settle();
+    expect(r.sent).toEqual(['n2', 'n3']);
+  });
+
+  it('after a failed write sends nothing more and answers every client', async () => {
+    const r = await replicaOnManualDisk();
+    r.deliver(1, 'n2');
+    r.deliver(2, 'n3');
+    r.pending.shift()!.reject(new StorageError('io-error', 'boom'));
+    r.pending.shift()!.resolve();
+    await settle();
+    expect(r.sent).toEqual([]);
+    expect(r.cell.describe().failed).toMatch(/boom/);
+    expect((await r.cell.submit({ kind: 'lease-release', name: 'L', holder: 'h' })).kind).toBe('unavailable');
+    r.deliver(3, 'n2');
+    await settle();
+    expect(r.sent).toEqual([]);
+  });
+});
