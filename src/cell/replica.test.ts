@@ -2,7 +2,7 @@
 // eventual and session reads (§2.3), redirects, idleness, log compaction and snapshot
 // teaching (§2.4), malformed peer bytes, and the storage layout across restarts.
 import { describe, expect, it } from 'vitest';
-import { transaction } from '../model/index.ts';
+import { scan, transaction } from '../model/index.ts';
 import type { Operation } from '../model/index.ts';
 import { nodeId } from '../paxos/index.ts';
 import { constant, uniform } from '../simworld/index.ts';
@@ -164,6 +164,26 @@ describe('reads (paper §2.3)', () => {
     const { c, leader } = await withLeader(35);
     const follower = c.members.find((m) => m !== leader)!;
     expect(await c.settle(c.submit(follower, read('a')))).toEqual({ kind: 'not-leader', leaderHint: leader });
+  });
+
+  it('paged scans run through the log (consistent) and locally (eventual)', async () => {
+    const { c, leader } = await withLeader(49);
+    await c.settle(
+      Promise.all(['p/a', 'p/b', 'p/c', 'q/x'].map((k, i) => c.submit(leader, put(k, BigInt(i))))),
+    );
+    const page = (consistency: 'consistent' | 'eventual', cursor?: string): CellRequest => ({
+      kind: 'operation',
+      consistency,
+      operation: scan({ kind: 'prefix', prefix: 'p/' }, 2, cursor),
+    });
+    const first = await c.settle(c.submit(leader, page('consistent')));
+    expect(first).toMatchObject({ kind: 'result', result: { kind: 'scanned', nextCursor: 'p/b' } });
+    const second = await c.cell(leader)!.submit(page('eventual', 'p/b'));
+    const keys =
+      second.kind === 'result' && second.result.kind === 'scanned'
+        ? second.result.entries.map((e) => e.key)
+        : [];
+    expect(keys).toEqual(['p/c']);
   });
 
   it('invalid operations are refused before proposal', async () => {

@@ -559,6 +559,7 @@ export class CellReplica {
   }
 
   private noteGrants(applied: AppliedEntry): void {
+    for (const name of applied.released) this.leaseAppliedAt.delete(name);
     if (applied.granted.length === 0) return;
     const now = this.env.clock.monotonicMs();
     for (const name of applied.granted)

@@ -27,6 +27,8 @@ export interface AppliedEntry {
   readonly results: readonly CommandResult[];
   /** Lease names granted at this entry (the shell stamps their local apply time). */
   readonly granted: readonly string[];
+  /** Lease names released at this entry (the shell forgets their local apply time). */
+  readonly released: readonly string[];
 }
 
 export interface CellState {
@@ -48,6 +50,7 @@ export function initialCellState(limits: ModelLimits): CellState {
 function applyCommands(state: CellState, commands: readonly CellCommand[], index: number): AppliedEntry {
   const results: CommandResult[] = [];
   const granted: string[] = [];
+  const released: string[] = [];
   for (const command of commands) {
     if (command.kind === 'operation') {
       const before: ModelState = { ...state.model, appliedIndex: (index - 1) as LogIndex };
@@ -57,17 +60,18 @@ function applyCommands(state: CellState, commands: readonly CellCommand[], index
     } else {
       const outcome = applyLeaseCommand(state.leases, command, index);
       if (outcome.kind === 'granted') granted.push(command.name);
+      if (outcome.kind === 'released') released.push(command.name);
       results.push({ kind: 'lease', outcome });
     }
   }
-  return { index, results, granted };
+  return { index, results, granted, released };
 }
 
 /** Applies one chosen entry; `entry.index` must be appliedIndex + 1 (a programmer error otherwise). */
 export function applyEntry(state: CellState, entry: LogEntry): AppliedEntry {
   if (entry.index !== state.appliedIndex + 1)
     throw new Error(`applyEntry: index ${entry.index} after ${state.appliedIndex}`);
-  let applied: AppliedEntry = { index: entry.index, results: [], granted: [] };
+  let applied: AppliedEntry = { index: entry.index, results: [], granted: [], released: [] };
   if (entry.value.kind === 'payload') {
     // Every replica decodes the same bytes the same way: an undecodable payload (which the
     // leader's codec never makes) is a no-op everywhere.
