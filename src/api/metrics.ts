@@ -1,0 +1,103 @@
+// Prometheus metrics of one node's API (prom-client, one registry per server): HTTP requests
+// and latencies by route, plus the node's own counters (commits, rejections, dropped frames, cells).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { NodeService } from '../node/index.ts';
+import { frameDropReasons } from '../node/service.ts';
+
+/** Latency buckets in seconds: sub-millisecond commits up to multi-second timeouts. */
+const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export interface ApiMetrics {
+  readonly registry: Registry;
+  observe(route: string, method: string, status: number, seconds: number): void;
+}
+
+function nodeGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+export function createApiMetrics(node: NodeService): ApiMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: node.self });
+  const requests = new Counter({
+    name: 'physalia_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'physalia_http_request_duration_seconds',
+    help: 'HTTP request latency, by route',
+    labelNames: ['route', 'method'],
+    buckets: latencyBucketsSeconds,
+    registers: [registry],
+  });
+  // Node counters are monotonic; exposed as gauges read at scrape time.
+  nodeGauge(
+    registry,
+    'physalia_commits_total',
+    'Requests answered with a result or lease outcome',
+    () => node.metrics().commits,
+  );
+  nodeGauge(
+    registry,
+    'physalia_rejections_total',
+    'Requests answered not-leader/overloaded/behind/unavailable/invalid/outcome-unknown',
+    () => node.metrics().rejections,
+  );
+  nodeGauge(
+    registry,
+    'physalia_requests_submitted_total',
+    'Client requests submitted on this node',
+    () => node.metrics().requestsSubmitted,
+  );
+  nodeGauge(
+    registry,
+    'physalia_requests_forwarded_total',
+    'Client requests forwarded to another node',
+    () => node.metrics().requestsForwarded,
+  );
+  nodeGauge(registry, 'physalia_cells_hosted', 'Cells hosted on this node', () => node.metrics().cellsHosted);
+  nodeGauge(
+    registry,
+    'physalia_cells_in_memory',
+    'Cell replicas in memory now',
+    () => node.metrics().cellsInMemory,
+  );
+  nodeGauge(
+    registry,
+    'physalia_cells_loaded_total',
+    'Cell replicas loaded from storage',
+    () => node.metrics().cellsLoaded,
+  );
+  nodeGauge(
+    registry,
+    'physalia_frames_received_total',
+    'Node frames received',
+    () => node.metrics().framesReceived,
+  );
+  new Gauge({
+    name: 'physalia_frames_dropped_total',
+    help: 'Node frames dropped without being acted on, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const dropped = node.metrics().framesDropped;
+      for (const reason of frameDropReasons) this.set({ reason }, dropped[reason]);
+    },
+  });
+  return {
+    registry,
+    observe(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route, method }, seconds);
+    },
+  };
+}
