@@ -3,13 +3,13 @@
 // from the sim network, answers sent back to the asking host, and the replica reloaded from
 // its disk after a dirty reboot or a failed storage write (the replica answers nothing after
 // one until reloaded). Modelled on CellCluster (sim-cell-host.ts), but on a given world.
-import type { Storage, TimerHandle } from '../../env/index.ts';
+import type { HostId, Storage, TimerHandle } from '../../env/index.ts';
 import { hostId } from '../../env/index.ts';
 import type { SimHostEnv, World } from '../../simworld/index.ts';
 import { nodeId } from '../../paxos/index.ts';
 import type { NodeId } from '../../paxos/index.ts';
 import { CellReplica } from '../replica.ts';
-import type { CellEnv, CellId, CellOptions, CellResponse } from '../types.ts';
+import type { CellEnv, CellId, CellOptions, CellRequest, CellResponse } from '../types.ts';
 import { decodeEnvelope, encodePeer, encodeResponse } from './swarm-envelope.ts';
 
 /** A failed storage write makes the host reload its replica after this long. */
@@ -24,6 +24,13 @@ export interface CellServerContext {
   onApplied(host: string, index: number, digest: string): void;
   /** Counters shared by all servers. */
   readonly stats: CellServerStats;
+  /**
+   * The highest request id delivered from each client host, over all servers and boots. A
+   * client's requests reach the cell at most once and in order, as over TCP: a request at or
+   * below it (a network duplicate, or an attempt the client already gave up on) is dropped.
+   * The peer messages between replicas keep every fault.
+   */
+  readonly highestRequestId: Map<string, number>;
 }
 
 export interface CellServerStats {
@@ -32,6 +39,7 @@ export interface CellServerStats {
   reloadsAfterFailure: number;
   ticks: number;
   malformedEnvelopes: number;
+  staleRequests: number;
 }
 
 /** The live replica of each server host (absent while down, loading or after a failed load). */
@@ -39,115 +47,156 @@ export type LiveReplicas = Map<string, CellReplica>;
 
 /** Boots one server host; returns its process (stopped by a crash). */
 export function bootCellServer(env: SimHostEnv, context: CellServerContext, live: LiveReplicas): object {
-  context.stats.boots += 1;
-  const host = env.host as string;
-  const { world } = context;
-  const isCurrent = (): boolean =>
-    world.host(host).state === 'up' && world.host(host).incarnation === env.incarnation;
-  let cell: CellReplica | undefined;
-  let timer: TimerHandle | undefined;
-  let reloadPending = false;
-  const tickMs = context.cellOptions.tickMs ?? 10;
-  const wake = (): void => {
-    if (cell === undefined || timer !== undefined || !cell.wantsTick) return;
-    timer = env.clock.setTimer(tickMs, () => {
-      timer = undefined;
-      context.stats.ticks += 1;
-      cell?.tick();
-      wake();
-    });
-  };
-  const reloadSoon = (): void => {
-    if (reloadPending) return;
-    reloadPending = true;
-    env.clock.setTimer(RELOAD_AFTER_FAILURE_MS, () => {
-      reloadPending = false;
-      if (!isCurrent()) return;
-      context.stats.reloadsAfterFailure += 1;
-      cell?.close();
-      cell = undefined;
-      live.delete(host);
-      load();
-    });
-  };
-  const storage: Storage = {
-    get: (key) => env.storage.get(key),
-    range: (range) => env.storage.range(range),
-    write: (batch) =>
-      env.storage.write(batch).catch((error: unknown) => {
-        reloadSoon();
-        throw error;
-      }),
-  };
-  const options: Partial<CellOptions> = {
-    ...context.cellOptions,
-    onApplied: (index, digest) => context.onApplied(host, index, digest),
-    onAnswered: () => world.scheduler.notePromiseSettled(),
-  };
-  const cellEnv: CellEnv = {
-    cellId: context.cellId,
-    self: nodeId(host),
-    storage,
-    clock: env.clock,
-    random: env.random.fork('cell'),
-    send: (to, message) => env.network.send(hostId(to), encodePeer(message)),
-  };
-  const answer = (to: string, requestId: number, response: CellResponse): void => {
-    if (isCurrent()) env.network.send(hostId(to), encodeResponse(requestId, response));
-  };
-  const load = (): void => {
-    const started = CellReplica.load(cellEnv, options).then((loaded) =>
-      loaded === undefined ? CellReplica.create(cellEnv, context.members, options) : loaded,
+  const server = new CellServerHost(env, context, live);
+  server.load();
+  return { stop: () => server.stop() };
+}
+
+/** One incarnation of one server host. */
+class CellServerHost {
+  private readonly host: string;
+  private readonly cellEnv: CellEnv;
+  private readonly options: Partial<CellOptions>;
+  private cell: CellReplica | undefined;
+  private timer: TimerHandle | undefined;
+  private reloadPending = false;
+
+  constructor(
+    private readonly env: SimHostEnv,
+    private readonly context: CellServerContext,
+    private readonly live: LiveReplicas,
+  ) {
+    context.stats.boots += 1;
+    this.host = env.host;
+    const { world } = context;
+    this.options = {
+      ...context.cellOptions,
+      onApplied: (index, digest) => context.onApplied(this.host, index, digest),
+      onAnswered: () => world.scheduler.notePromiseSettled(),
+    };
+    this.cellEnv = {
+      cellId: context.cellId,
+      self: nodeId(this.host),
+      storage: this.reloadingOnFailure(env.storage),
+      clock: env.clock,
+      random: env.random.fork('cell'),
+      send: (to, message) => env.network.send(hostId(to), encodePeer(message)),
+    };
+    live.delete(this.host);
+    env.network.onReceive((from, bytes) => this.receive(from, bytes));
+  }
+
+  /** Loads the replica from disk (a new one if the disk has none). */
+  load(): void {
+    const { world } = this.context;
+    const started = CellReplica.load(this.cellEnv, this.options).then((loaded) =>
+      loaded === undefined ? CellReplica.create(this.cellEnv, this.context.members, this.options) : loaded,
     );
     world.scheduler.notePromiseSettled();
     started.then(
       (ready) => {
-        if (!isCurrent()) return;
-        cell = ready;
-        live.set(host, ready);
-        wake();
+        if (!this.isCurrent()) return;
+        this.cell = ready;
+        this.live.set(this.host, ready);
+        this.wake();
       },
       () => {
         // Corrupt storage: this replica must not vote again; it stays out of the cell.
-        context.stats.loadFailures += 1;
+        this.context.stats.loadFailures += 1;
       },
     );
-  };
-  live.delete(host);
-  env.network.onReceive((from, bytes) => {
+  }
+
+  stop(): void {
+    this.cell?.close();
+    this.live.delete(this.host);
+  }
+
+  private isCurrent(): boolean {
+    const host = this.context.world.host(this.host);
+    return host.state === 'up' && host.incarnation === this.env.incarnation;
+  }
+
+  /** Ticks the replica with ONE timer while it wants ticks. */
+  private wake(): void {
+    const cell = this.cell;
+    if (cell === undefined || this.timer !== undefined || !cell.wantsTick) return;
+    this.timer = this.env.clock.setTimer(this.context.cellOptions.tickMs ?? 10, () => {
+      this.timer = undefined;
+      this.context.stats.ticks += 1;
+      this.cell?.tick();
+      this.wake();
+    });
+  }
+
+  /** The host's storage, reloading the replica soon after any write fails. */
+  private reloadingOnFailure(storage: Storage): Storage {
+    return {
+      get: (key) => storage.get(key),
+      range: (range) => storage.range(range),
+      write: (batch) =>
+        storage.write(batch).catch((error: unknown) => {
+          this.reloadSoon();
+          throw error;
+        }),
+    };
+  }
+
+  private reloadSoon(): void {
+    if (this.reloadPending) return;
+    this.reloadPending = true;
+    this.env.clock.setTimer(RELOAD_AFTER_FAILURE_MS, () => {
+      this.reloadPending = false;
+      if (!this.isCurrent()) return;
+      this.context.stats.reloadsAfterFailure += 1;
+      this.cell?.close();
+      this.cell = undefined;
+      this.live.delete(this.host);
+      this.load();
+    });
+  }
+
+  private receive(from: HostId, bytes: Uint8Array): void {
     const envelope = decodeEnvelope(bytes);
     if (envelope === undefined) {
-      context.stats.malformedEnvelopes += 1;
+      this.context.stats.malformedEnvelopes += 1;
       return;
     }
     switch (envelope.kind) {
       case 'peer':
-        if (cell === undefined) return;
-        cell.receive(nodeId(from as string), envelope.message);
-        wake();
+        if (this.cell === undefined) return;
+        this.cell.receive(nodeId(from), envelope.message);
+        this.wake();
         return;
-      case 'request': {
-        if (cell === undefined) {
-          answer(from, envelope.requestId, { kind: 'unavailable', reason: `${host} has no replica loaded` });
-          return;
-        }
-        cell.submit(envelope.request).then(
-          (response) => answer(from, envelope.requestId, response),
-          () => undefined,
-        );
-        wake();
+      case 'request':
+        this.request(from, envelope.requestId, envelope.request);
         return;
-      }
       case 'response':
-        context.stats.malformedEnvelopes += 1;
+        this.context.stats.malformedEnvelopes += 1;
         return;
     }
-  });
-  load();
-  return {
-    stop: () => {
-      cell?.close();
-      live.delete(host);
-    },
-  };
+  }
+
+  private request(from: HostId, requestId: number, request: CellRequest): void {
+    const { highestRequestId, stats } = this.context;
+    if (requestId <= (highestRequestId.get(from) ?? 0)) {
+      stats.staleRequests += 1;
+      return;
+    }
+    highestRequestId.set(from, requestId);
+    const cell = this.cell;
+    if (cell === undefined) {
+      this.answer(from, requestId, { kind: 'unavailable', reason: `${this.host} has no replica loaded` });
+      return;
+    }
+    cell.submit(request).then(
+      (response) => this.answer(from, requestId, response),
+      () => undefined,
+    );
+    this.wake();
+  }
+
+  private answer(to: HostId, requestId: number, response: CellResponse): void {
+    if (this.isCurrent()) this.env.network.send(to, encodeResponse(requestId, response));
+  }
 }
