@@ -278,6 +278,7 @@ export class CellReplica {
       this.failWith(`paxos tick failed: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
+    this.flush(); // waiting requests never sit behind a pipeline that emptied without a Ready
     this.afterCall();
   }
 
