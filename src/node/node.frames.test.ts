@@ -22,7 +22,10 @@ const probeId = 'probe' as HostId;
  * is n1's peer, so n1's heartbeat timer keeps the scheduler running (its `run` stops when no
  * event is queued, even if the test started a promise whose I/O is one microtask away).
  */
-function setup(testHooks = false): {
+function setup(
+  testHooks = false,
+  quiet = false,
+): {
   world: ReturnType<typeof sim>;
   node: () => Node;
   probe: () => Network;
@@ -37,7 +40,16 @@ function setup(testHooks = false): {
       {
         name: 'n1',
         boot: (env) => {
-          node = new Node({ self: n1, env, cells: binding, peers: [n1, nodeId('probe')], testHooks });
+          // quiet: n1 has no peers and no heartbeat, so only its cells' work arms its timer.
+          const peers = quiet ? [] : [n1, nodeId('probe')];
+          node = new Node({
+            self: n1,
+            env,
+            cells: binding,
+            peers,
+            testHooks,
+            limits: { idleEvictMs: 1_000 },
+          });
           return {};
         },
       },
@@ -45,6 +57,14 @@ function setup(testHooks = false): {
         name: 'probe',
         boot: (env) => {
           probe = env.network;
+          if (quiet) {
+            // The probe pings n1 so the scheduler always has an event (see above).
+            const ping = (): void => {
+              env.network.send(n1 as string as HostId, encodeNodeMessage({ kind: 'heartbeat' }));
+              env.clock.setTimer(100, ping);
+            };
+            ping();
+          }
           env.network.onReceive((_from, bytes) => {
             const decoded = decodeNodeMessage(bytes);
             if (decoded.kind === 'decoded') received.push(decoded.message);
@@ -145,6 +165,19 @@ describe('node under hostile frames', () => {
     await on.world.runFor(100);
     expect(on.node().metrics().framesDropped.blocked).toBe(1);
     expect(on.received).toEqual([]);
+  });
+
+  it('ticks, then evicts, a single-member cell that only ever saw client requests (no peer traffic)', async () => {
+    const { world, node } = setup(false, true);
+    await world.settle(node().createCell(cell('solo'), [n1]));
+    expect((await world.settle(node().submit(cell('solo'), putRequest('k', 3n)))).kind).toBe('result');
+    await world.runFor(3_000);
+    expect(node().metrics()).toMatchObject({ cellsInMemory: 0, cellsEvicted: 1 });
+    expect(await world.settle(node().submit(cell('solo'), getRequest('k')))).toMatchObject({
+      kind: 'result',
+      result: { reads: [{ found: true, value: 3n }] },
+    });
+    expect(node().metrics().cellsLoaded).toBe(1);
   });
 
   it('drops answers to requests it never made', async () => {

@@ -494,7 +494,11 @@ export class Node implements NodeService {
 
   private async submitHere(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
     const replica = await this.table.replica(cellId, () => this.hosts(cellId));
-    if (replica !== undefined) return replica.submit(request);
+    if (replica !== undefined) {
+      const answer = replica.submit(request);
+      this.table.afterCall(cellId, replica); // it has work now: tick it, keep it in memory
+      return answer;
+    }
     const location = this.where(cellId);
     switch (location.kind) {
       case 'moved':
