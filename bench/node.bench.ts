@@ -1,0 +1,216 @@
+// `npm run bench:node`: the node on real processes. Measures (1) commit latency of one client
+// on one 7-replica cell, (2) throughput and latency with 1, 16, 64 and 256 concurrent clients
+// over 1,000 cells, (3) resident bytes per idle cell replica, loaded and evicted (in this
+// process), (4) time and memory to create 100,000 cells on the colony. Prints what was
+// measured, on what, and the issue's etcd figures as reference (not measured here).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { partitionKey, transaction } from '../src/model/index.ts';
+import type { CellId } from '../src/node/index.ts';
+import type { NodeId } from '../src/paxos/index.ts';
+import type { ClientAttempt } from '../test/node/harness.ts';
+import { ProcessColony, sleep } from '../test/node/harness.ts';
+import { measureIdleCellBytes } from './node-memory.ts';
+
+interface Flags {
+  latencyOps: string;
+  seconds: string;
+  cells: string;
+  createCells: string;
+  memoryCells: string;
+  concurrency: string;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const ms = (value: number): string => `${value.toFixed(2)} ms`;
+
+function put(
+  key: string,
+  value: number,
+): { kind: 'operation'; operation: ReturnType<typeof transaction>; consistency: 'consistent' } {
+  return {
+    kind: 'operation',
+    operation: transaction({ writes: [{ kind: 'put', key, value: BigInt(value) }] }),
+    consistency: 'consistent',
+  };
+}
+
+const committed = (attempt: ClientAttempt): boolean =>
+  attempt.kind === 'result' && attempt.result.kind === 'committed';
+
+/** Creates cells on all nodes, `parallel` at a time; returns the elapsed milliseconds. */
+async function createMany(
+  colony: ProcessColony,
+  cells: readonly CellId[],
+  parallel: number,
+): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < cells.length) {
+        const cellId = cells[next++] as CellId;
+        const outcomes = await colony.client.createCell(cellId, colony.ids, 60_000);
+        const acks = [...outcomes.values()].filter(
+          (outcome) => outcome.kind === 'created' || outcome.kind === 'exists',
+        );
+        if (acks.length < 4) failed += 1;
+      }
+    }),
+  );
+  if (failed > 0) console.log(`  warning: ${failed} cells without a quorum of acks`);
+  return performance.now() - started;
+}
+
+/** Writes until committed through `via`, following not-leader hints; returns the leader. */
+async function warm(colony: ProcessColony, cellId: CellId): Promise<NodeId> {
+  let via = colony.ids[0] as NodeId;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const response = await colony.client.submit(via, cellId, put('warm', attempt));
+    if (committed(response)) break;
+    if (response.kind === 'not-leader' && response.leaderHint !== undefined) via = response.leaderHint;
+    else await sleep(50);
+  }
+  const answer = await colony.client.call(via, (rpc) => ({ kind: 'describe', cellId, rpc }), 5_000);
+  if (answer?.kind === 'described' && answer.answer.kind === 'described') {
+    const summary = answer.answer.summary;
+    return summary.isLeader ? via : (summary.leaderHint ?? via);
+  }
+  return via;
+}
+
+async function latency(colony: ProcessColony, operations: number): Promise<void> {
+  const cellId = partitionKey('latency');
+  await createMany(colony, [cellId], 1);
+  const leader = await warm(colony, cellId);
+  const other = colony.ids.find((id) => id !== leader) as NodeId;
+  for (const [label, via] of [
+    ['to the leader', leader],
+    ['to another member (one forwarding hop)', other],
+  ] as const) {
+    const samples: number[] = [];
+    for (let index = 0; index < operations; index += 1) {
+      const started = performance.now();
+      const response = await colony.client.submit(via, cellId, put('k', index));
+      if (committed(response)) samples.push(performance.now() - started);
+    }
+    samples.sort((a, b) => a - b);
+    console.log(
+      `commit latency, 1 client, 1 cell, ${label}: ${samples.length}/${operations} committed, p50 ${ms(percentile(samples, 50))}, p99 ${ms(percentile(samples, 99))}, max ${ms(samples[samples.length - 1] ?? Number.NaN)}`,
+    );
+  }
+}
+
+async function throughput(
+  colony: ProcessColony,
+  cellCount: number,
+  seconds: number,
+  levels: readonly number[],
+): Promise<void> {
+  const cells = Array.from({ length: cellCount }, (_, index) => partitionKey(`tp${index}`));
+  const createMs = await createMany(colony, cells, 64);
+  console.log(`created ${cellCount} cells (7 replicas each) in ${(createMs / 1000).toFixed(1)} s`);
+  const leaders = new Map<CellId, NodeId>();
+  let warmed = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (warmed < cells.length) {
+        const cellId = cells[warmed++] as CellId;
+        leaders.set(cellId, await warm(colony, cellId));
+      }
+    }),
+  );
+  for (const clients of levels) {
+    const samples: number[] = [];
+    let errors = 0;
+    const until = performance.now() + seconds * 1000;
+    let value = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < until) {
+          const cellId = cells[Math.floor(Math.random() * cells.length)] as CellId;
+          const via: NodeId = leaders.get(cellId) ?? colony.ids[0] ?? ('n1' as NodeId);
+          const started = performance.now();
+          const response = await colony.client.submit(via, cellId, put('k', value++));
+          if (committed(response)) samples.push(performance.now() - started);
+          else {
+            errors += 1;
+            if (response.kind === 'not-leader' && response.leaderHint !== undefined)
+              leaders.set(cellId, response.leaderHint);
+          }
+        }
+      }),
+    );
+    samples.sort((a, b) => a - b);
+    console.log(
+      `throughput, ${String(clients).padStart(3)} clients over ${cellCount} cells: ${(samples.length / seconds).toFixed(0)} commits/s, p50 ${ms(percentile(samples, 50))}, p99 ${ms(percentile(samples, 99))}, p99.9 ${ms(percentile(samples, 99.9))}; ${errors} not committed`,
+    );
+  }
+}
+
+function residentBytes(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match === null ? Number.NaN : Number(match[1]) * 1024;
+}
+
+async function creation(colony: ProcessColony, count: number): Promise<void> {
+  const rssBefore = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid));
+  const cells = Array.from({ length: count }, (_, index) => partitionKey(`bulk${index}`));
+  const elapsedMs = await createMany(colony, cells, 256);
+  await sleep(1_000);
+  const rssAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid));
+  const growth = rssAfter.map((after, index) => after - (rssBefore[index] ?? 0));
+  const disk = execFileSync('du', ['-sb', colony.dir]).toString().split('\t')[0] ?? '?';
+  console.log(
+    `created ${count} cells x 7 replicas in ${(elapsedMs / 1000).toFixed(1)} s (${(count / (elapsedMs / 1000)).toFixed(0)} cells/s); ` +
+      `RSS per node after: ${rssAfter.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)}`).join('/')} MiB ` +
+      `(growth ${growth.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)}`).join('/')} MiB); data on disk (all nodes, LMDB map files) ${(Number(disk) / 2 ** 20).toFixed(0)} MiB`,
+  );
+}
+
+async function run(flags: Flags): Promise<void> {
+  console.log(
+    `bench:node on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores shared by 7 node processes and this client; fsync on (LMDB); loopback TCP with HMAC frames`,
+  );
+  console.log(
+    'reference (issue 6, etcd 3.4, 3 members on loopback on this machine, NOT measured here): ~1,200 puts/s with 1 client (p50 0.76 ms), ~8,000/s with 64-256 clients; targets: p50 <= 1 ms, p99 <= 5 ms, <= 1 KB per evicted cell',
+  );
+  const memoryDir = mkdtempSync(join(tmpdir(), 'physalia-memory-'));
+  try {
+    const memory = await measureIdleCellBytes(memoryDir, Number(flags.memoryCells));
+    console.log(
+      `memory per idle cell replica (one node in this process, ${flags.memoryCells} single-member cells): loaded ${memory.loadedBytesPerCell.toFixed(0)} B, evicted ${memory.evictedBytesPerCell.toFixed(0)} B (V8 heap + external, after GC)`,
+    );
+  } finally {
+    rmSync(memoryDir, { recursive: true, force: true });
+  }
+  const colony = await ProcessColony.start({ nodes: 7 });
+  try {
+    await latency(colony, Number(flags.latencyOps));
+    const levels = flags.concurrency.split(',').map(Number);
+    await throughput(colony, Number(flags.cells), Number(flags.seconds), levels);
+    if (Number(flags.createCells) > 0) await creation(colony, Number(flags.createCells));
+  } finally {
+    await colony.close();
+  }
+}
+
+await new Command('bench:node')
+  .option('--latency-ops <n>', 'sequential commits for the latency figure', '2000')
+  .option('--seconds <n>', 'seconds per concurrency level', '5')
+  .option('--cells <n>', 'cells the throughput clients spread over', '1000')
+  .option('--concurrency <list>', 'client counts', '1,16,64,256')
+  .option('--create-cells <n>', 'cells to create for the creation figure (0: skip)', '100000')
+  .option('--memory-cells <n>', 'cells for the in-process memory figure', '20000')
+  .action(run)
+  .parseAsync(process.argv);
