@@ -20,6 +20,8 @@ export interface NodeLimits {
   readonly outboundRequestsMax: number;
   /** Forwarded-in requests being served at once; more are answered `overloaded`. */
   readonly inboundRequestsMax: number;
+  /** Admin changes (create, delete) running at once; more are refused (failed: overloaded). */
+  readonly adminChangesMax: number;
   /** Recently served request ids remembered to drop replays and duplicates. */
   readonly recentRequestsMax: number;
   /** How long a forwarding pointer answers after the cell left (paper §2.5). */
@@ -48,6 +50,7 @@ export const defaultNodeLimits: NodeLimits = {
   leaderWaitMs: 100,
   outboundRequestsMax: 10_000,
   inboundRequestsMax: 10_000,
+  adminChangesMax: 10_000,
   recentRequestsMax: 65_536,
   forwardingPointerMs: 60 * 60 * 1000,
   heartbeatMs: 500,

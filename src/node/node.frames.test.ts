@@ -180,6 +180,22 @@ describe('node under hostile frames', () => {
     expect(node().metrics().cellsLoaded).toBe(1);
   });
 
+  it('closes cleanly: pending requests are answered, later frames and requests are refused', async () => {
+    const { world, node, probe } = setup();
+    await world.settle(node().createCell(cell('c'), [n1, nodeId('absent')]));
+    const pending = node().submit(cell('c'), putRequest('k', 1n)); // no quorum: waits
+    await world.runFor(200);
+    await world.settle(node().close());
+    expect((await world.settle(pending)).kind).toMatch(/^(unavailable|outcome-unknown)$/);
+    expect(await node().submit(cell('c'), getRequest('k'))).toEqual({
+      kind: 'unavailable',
+      reason: 'node closed',
+    });
+    probe().send(n1 as string as HostId, encodeNodeMessage({ kind: 'heartbeat' }));
+    await world.runFor(100);
+    expect(node().metrics().framesDropped.closed).toBe(1);
+  });
+
   it('drops answers to requests it never made', async () => {
     const { world, node, probe } = setup();
     probe().send(

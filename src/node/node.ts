@@ -521,6 +521,8 @@ export class Node implements NodeService {
   private async serialized(cellId: CellId, change: () => Promise<AdminOutcome>): Promise<AdminOutcome> {
     while (this.busy.has(cellId)) await this.busy.get(cellId);
     if (this.closed) return { kind: 'failed', reason: 'node closed' };
+    if (this.busy.size >= this.limits.adminChangesMax)
+      return { kind: 'failed', reason: 'overloaded: too many admin changes' };
     const running = change().catch((error: unknown) => {
       this.log.error({ cellId, error: String(error) }, 'admin change failed');
       return { kind: 'failed', reason: error instanceof Error ? error.message : String(error) } as const;
