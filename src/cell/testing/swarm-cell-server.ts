@@ -31,6 +31,8 @@ export interface CellServerContext {
    * The peer messages between replicas keep every fault.
    */
   readonly highestRequestId: Map<string, number>;
+  /** A deliberate bug, to show the swarm catches it: a rebooted host's disk is wiped. */
+  readonly wipeDiskOnReboot?: boolean;
 }
 
 export interface CellServerStats {
@@ -89,9 +91,15 @@ class CellServerHost {
   /** Loads the replica from disk (a new one if the disk has none). */
   load(): void {
     const { world } = this.context;
-    const started = CellReplica.load(this.cellEnv, this.options).then((loaded) =>
-      loaded === undefined ? CellReplica.create(this.cellEnv, this.context.members, this.options) : loaded,
-    );
+    const wiped =
+      this.context.wipeDiskOnReboot === true && this.env.incarnation > 1
+        ? CellReplica.destroy(this.cellEnv.storage, this.context.cellId)
+        : Promise.resolve();
+    const started = wiped
+      .then(() => CellReplica.load(this.cellEnv, this.options))
+      .then((loaded) =>
+        loaded === undefined ? CellReplica.create(this.cellEnv, this.context.members, this.options) : loaded,
+      );
     world.scheduler.notePromiseSettled();
     started.then(
       (ready) => {

@@ -41,6 +41,8 @@ export interface CellSwarmSettings {
   readonly decisionAuditEveryMs: number;
   /** Final reads after the workload stops give up after this long (the runner bounds it too). */
   readonly finalReadsMs: number;
+  /** Deliberate bugs (tests that the swarm catches them); none by default. */
+  readonly bugs?: { readonly wipeDiskOnReboot?: boolean };
 }
 
 export const CELL_SWARM_DEFAULTS: CellSwarmSettings = {
@@ -156,6 +158,7 @@ class CellSwarmRun {
         staleRequests: 0,
       },
       highestRequestId: new Map(),
+      ...(this.settings.bugs?.wipeDiskOnReboot === true ? { wipeDiskOnReboot: true } : {}),
     };
     members.forEach((name, index) => {
       this.world.addHost({
