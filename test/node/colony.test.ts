@@ -12,7 +12,7 @@ import { cellsOf, createCells, runWorkload } from './workload.ts';
 describe('7-node colony of real processes', () => {
   let colony: ProcessColony;
   beforeAll(async () => {
-    colony = await ProcessColony.start({ nodes: 7 });
+    colony = await ProcessColony.start({ nodes: 7, testHooks: true });
   }, 60_000);
   afterAll(async () => {
     await colony.close();
@@ -44,7 +44,7 @@ describe('7-node colony of real processes', () => {
     }
   }, 60_000);
 
-  it('loses no acknowledged write and stays linearizable while up to three nodes are SIGKILLed and restarted', async () => {
+  it('loses no acknowledged write and stays linearizable while up to three nodes are SIGKILLed and restarted and nodes are partitioned', async () => {
     await createCells(colony, cellsOf(3));
     const report = await runWorkload(colony, {
       cells: 3,
@@ -54,13 +54,15 @@ describe('7-node colony of real processes', () => {
       killEveryMs: 1_500,
       downMax: 3,
       restartAfterMs: 1_500,
+      partitionEveryMs: 3_000,
     });
     const historyPath = join(colony.dir, '..', `physalia-colony-history-${process.pid}.jsonl`);
     writeFileSync(historyPath, report.recorder.toJsonLines());
     console.info(
-      `colony workload: ok ${report.ok}, fail ${report.fail}, info ${report.info}, kills ${report.kills}; history ${historyPath}`,
+      `colony workload: ok ${report.ok}, fail ${report.fail}, info ${report.info}, kills ${report.kills}, partitions ${report.partitions}; history ${historyPath}`,
     );
     expect(report.kills).toBeGreaterThanOrEqual(3);
+    expect(report.partitions).toBeGreaterThanOrEqual(2);
     expect(report.ok).toBeGreaterThan(100);
     expect(report.linearizable).toMatchObject({ kind: 'linearizable' });
     expect(report.durability).toMatchObject({ kind: 'checked', violations: [] });

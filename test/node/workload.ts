@@ -98,23 +98,29 @@ class Nemesis {
     private readonly options: WorkloadOptions,
   ) {}
 
+  /** Kills and partitions run side by side until `until`; then waits for the restarts. */
   async run(until: number): Promise<void> {
-    const killEvery = this.options.killEveryMs ?? 0;
-    const partitionEvery = this.options.partitionEveryMs ?? 0;
-    let nextKill = Date.now() + killEvery;
-    let nextPartition = Date.now() + partitionEvery / 2;
-    while (Date.now() < until) {
-      await sleep(50);
-      if (killEvery > 0 && Date.now() >= nextKill) {
-        nextKill = Date.now() + killEvery;
-        this.killOne();
-      }
-      if (partitionEvery > 0 && Date.now() >= nextPartition) {
-        nextPartition = Date.now() + partitionEvery;
-        await this.partitionOne(Math.min(partitionEvery / 2, until - Date.now()));
-      }
-    }
+    await Promise.all([this.killLoop(until), this.partitionLoop(until)]);
     await Promise.all(this.restarts);
+  }
+
+  private async killLoop(until: number): Promise<void> {
+    const every = this.options.killEveryMs ?? 0;
+    if (every <= 0) return;
+    while (Date.now() + every < until) {
+      await sleep(every);
+      this.killOne();
+    }
+  }
+
+  private async partitionLoop(until: number): Promise<void> {
+    const every = this.options.partitionEveryMs ?? 0;
+    if (every <= 0) return;
+    await sleep(every / 2);
+    while (Date.now() + every / 2 < until) {
+      await this.partitionOne(every / 2);
+      await sleep(every / 2);
+    }
   }
 
   private killOne(): void {
