@@ -14,3 +14,10 @@ export type {
   NodeService,
   SubmitResponse,
 } from './service.ts';
+export { frameDropReasons } from './service.ts';
+export { Node, cellIdProblem, membersProblem } from './node.ts';
+export type { NodeLogger, NodeOptions } from './node.ts';
+export { realCellBinding } from './cell-binding.ts';
+export type { CellBinding, CellReplicaLike } from './cell-contract.ts';
+export { defaultNodeLimits } from './limits.ts';
+export type { NodeLimits } from './limits.ts';
