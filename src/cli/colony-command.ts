@@ -47,7 +47,17 @@ const withColonyOptions = (command: Command): Command =>
 
 /** Runs the colony in the foreground until SIGINT/SIGTERM (npm start). */
 export async function runForeground(flags: ColonyFlags): Promise<number> {
-  const started = await startColony(options(flags), false);
+  // Signal handlers first: a Ctrl-C during start must still stop every child.
+  let signalled: string | undefined;
+  let onSignal: () => void = () => undefined;
+  const stopRequested = new Promise<void>((done) => (onSignal = done));
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(name, () => {
+      signalled ??= name;
+      onSignal();
+    });
+  }
+  const started = await startColony(options(flags), false, () => signalled !== undefined);
   switch (started.kind) {
     case 'already-running':
       process.stderr.write(
@@ -56,32 +66,23 @@ export async function runForeground(flags: ColonyFlags): Promise<number> {
       return 2;
     case 'failed':
       process.stderr.write(`error: the colony did not start: ${started.reason}\n`);
-      return 2;
+      return signalled === undefined ? 2 : 0;
     case 'started':
       break;
   }
   for (const line of banner(started.colony, started.keyring, true)) process.stdout.write(`${line}\n`);
-  let stopping = false;
-  const stopped = new Promise<void>((done) => {
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      process.stdout.write(`\n${signal}: stopping the colony...\n`);
-      void stopChildren(started.colony).then(done);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
   started.children.forEach((child, i) =>
     child.once('exit', (code, signal) => {
-      if (!stopping)
+      if (signalled === undefined)
         process.stderr.write(
           `warning: ${started.colony.nodes[i]!.id} exited (${code ?? signal ?? '?'}); see its node.log\n`,
         );
     }),
   );
-  await stopped;
-  process.stdout.write('colony stopped\n');
+  await stopRequested;
+  process.stdout.write(`\n${signalled ?? 'signal'}: stopping the colony...\n`);
+  await stopChildren(started.colony);
+  process.stdout.write('colony stopped (data kept)\n');
   return 0;
 }
 

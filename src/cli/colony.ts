@@ -184,7 +184,12 @@ export type StartOutcome =
   | { readonly kind: 'failed'; readonly colony: Colony; readonly reason: string };
 
 /** Starts the 9 processes and waits until all are ready. On failure, stops what it started. */
-export async function startColony(options: ColonyOptions, detached: boolean): Promise<StartOutcome> {
+export async function startColony(
+  options: ColonyOptions,
+  detached: boolean,
+  /** Polled while waiting for readiness: true stops the start (e.g. Ctrl-C during start). */
+  aborted: () => boolean = () => false,
+): Promise<StartOutcome> {
   const existing = readColony(options.dataDir);
   if (existing !== undefined) {
     const pids = runningPids(existing);
@@ -194,7 +199,7 @@ export async function startColony(options: ColonyOptions, detached: boolean): Pr
   const children = spawnColony(colony, detached);
   const exited = new Set<string>();
   children.forEach((child, i) => child.once('exit', () => exited.add(colony.nodes[i]!.id)));
-  const allReady = await waitReady(colony, () => detached || exited.size === 0);
+  const allReady = await waitReady(colony, () => (detached || exited.size === 0) && !aborted());
   if (!allReady) {
     await stopPids(colony, runningPids(colony));
     const dead = [...exited].join(', ');
@@ -202,7 +207,7 @@ export async function startColony(options: ColonyOptions, detached: boolean): Pr
     return {
       kind: 'failed',
       colony,
-      reason: `${dead === '' ? 'not ready in time' : `exited: ${dead}`}; see ${logs}`,
+      reason: `${aborted() ? 'interrupted' : dead === '' ? 'not ready in time' : `exited: ${dead}`}; see ${logs}`,
     };
   }
   return { kind: 'started', colony, keyring, children };
