@@ -12,8 +12,8 @@ export interface TopologyEntry {
   readonly http: string;
 }
 
-/** Replicas of a cell created by placement when the request names no count. */
-export const defaultReplicas = 5;
+/** Replicas of a cell created by placement when the request names no count (paper §2.2: seven). */
+export const defaultReplicas = 7;
 /** Most replicas a cell may have (the node's cell membership bound is the same order). */
 export const replicasMax = 9;
 

@@ -141,7 +141,7 @@ export function cellCommand(globals: Globals): Command {
     .command('create <cellId>')
     .description('create a cell: placed over racks and power domains, or on --members')
     .option('--members <ids>', 'comma-separated node ids')
-    .option('--replicas <n>', 'replicas when placed (default 5)', (v) => Number(v))
+    .option('--replicas <n>', 'replicas when placed (default 7)', (v) => Number(v))
     .action(async (cellId: string, flags: { members?: string; replicas?: number }) => {
       const created = await client(globals).createCell(cellId, {
         ...(flags.members === undefined ? {} : { members: flags.members.split(',') }),

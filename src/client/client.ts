@@ -109,7 +109,7 @@ export class PhysaliaClient {
     return new Session();
   }
 
-  /** Creates a cell with explicit members, or placed by the colony (`replicas`, default 5). */
+  /** Creates a cell with explicit members, or placed by the colony (`replicas`, default 7). */
   async createCell(
     cellId: string,
     options: { members?: readonly string[]; replicas?: number } = {},

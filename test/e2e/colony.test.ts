@@ -86,7 +86,7 @@ describe('local colony end to end', () => {
     expect(created.status).toBe(201);
     expectShape(created.body, '/v1/cells', 'post', 201);
     const members = created.body.members as string[];
-    expect(members).toHaveLength(5);
+    expect(members).toHaveLength(7);
     const racks = new Set(members.map((m) => Math.floor((Number(m.slice(1)) - 1) / 3)));
     const powers = new Set(members.map((m) => (Number(m.slice(1)) - 1) % 3));
     expect([racks.size, powers.size]).toEqual([3, 3]);
@@ -193,7 +193,7 @@ describe('local colony end to end', () => {
 
   it('CLI: cell create, put, get, failing cas (exit 1), scan, lease, --json, unknown cell (exit 2)', async () => {
     const created = await cli('cell', 'create', 'cli/vol');
-    expect(created.stdout).toMatch(/^created cell "cli\/vol" on (n\d, ){4}n\d\n$/);
+    expect(created.stdout).toMatch(/^created cell "cli\/vol" on (n\d, ){6}n\d\n$/);
     expect((await cli('put', 'cli/vol', 'primary', 'node-7')).code).toBe(0);
     const got = await cli('get', 'cli/vol', 'primary');
     expect(got.stdout).toMatch(/^"node-7" {2}\(version \d+\)\n$/);
