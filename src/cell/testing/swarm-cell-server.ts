@@ -22,6 +22,8 @@ export interface CellServerContext {
   readonly cellOptions: Partial<CellOptions>;
   /** Called after each applied entry with the replica's state digest. */
   onApplied(host: string, index: number, digest: string): void;
+  /** Called when a host boots again, before its replica loads: its disk holds what survived. */
+  onReboot(host: string): void;
   /** Counters shared by all servers. */
   readonly stats: CellServerStats;
   /**
@@ -91,6 +93,7 @@ class CellServerHost {
   /** Loads the replica from disk (a new one if the disk has none). */
   load(): void {
     const { world } = this.context;
+    if (this.env.incarnation > 1) this.context.onReboot(this.host);
     const wiped =
       this.context.wipeDiskOnReboot === true && this.env.incarnation > 1
         ? CellReplica.destroy(this.cellEnv.storage, this.context.cellId)

@@ -24,6 +24,8 @@ import { bootCellServer } from './swarm-cell-server.ts';
 import type { CellServerContext, LiveReplicas } from './swarm-cell-server.ts';
 import { swarmMessageKind } from './swarm-envelope.ts';
 
+/** Agreement violations of each kind listed in a run's report (the rest are counted). */
+const AGREEMENT_VIOLATIONS_SHOWN = 3;
 /** Cell sizes a run may draw. */
 export const REPLICAS_MIN = 3;
 export const REPLICAS_MAX = 9;
@@ -149,6 +151,7 @@ class CellSwarmRun {
       onApplied: (host, index, digest) => {
         this.agreement.recordAppliedState({ replica: host, appliedIndex: index, stateDigest: digest });
       },
+      onReboot: (host) => this.auditDecisions([hostId(host)]),
       stats: {
         boots: 0,
         loadFailures: 0,
@@ -236,9 +239,9 @@ class CellSwarmRun {
     });
   }
 
-  /** Records, for every replica, the value of each log entry at or below its durable commit index. */
-  auditDecisions(): void {
-    for (const server of this.servers) {
+  /** Records, for each replica, the value of every log entry at or below its durable commit index. */
+  auditDecisions(servers: readonly HostId[] = this.servers): void {
+    for (const server of servers) {
       const disk = this.world.disk(server);
       const durable: Storage = {
         get: () => undefined,
@@ -276,11 +279,15 @@ class CellSwarmRun {
 
   private invariantViolations(): string[] {
     this.auditDecisions();
+    const all = this.agreement.violations();
+    const shown = (['conflicting-decision', 'divergent-state'] as const).flatMap((kind) =>
+      all.filter((violation) => violation.kind === kind).slice(0, AGREEMENT_VIOLATIONS_SHOWN),
+    );
+    const more = this.agreement.totalViolations() - shown.length;
     return [
       ...this.problems,
-      ...this.agreement
-        .violations()
-        .map((violation) => `agreement: ${describeAgreementViolation(violation)}`),
+      ...shown.map((violation) => `agreement: ${describeAgreementViolation(violation)}`),
+      ...(more > 0 ? [`agreement: ${more} more violations`] : []),
     ];
   }
 }
