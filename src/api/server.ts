@@ -106,6 +106,10 @@ async function submitLease(
   return { status: 200, body: { outcome, index: response.index } };
 }
 
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join() === [...b].sort().join();
+}
+
 async function createCell(options: ApiServerOptions, body: unknown): Promise<Reply | ErrorReply> {
   if (!isRecord(body)) return invalid({ field: 'body', message: 'body: expected a JSON object' });
   const cellId = decodeCellId(body.cellId);
@@ -137,12 +141,28 @@ async function createCell(options: ApiServerOptions, body: unknown): Promise<Rep
     }
     members = placeCell(cellId.value, options.topology, replicas);
   }
+  // A cell id names one cell colony-wide: never create a second one on other members.
+  const existing = await options.node.describeCell(cellId.value);
+  switch (existing.kind) {
+    case 'described':
+    case 'moved': {
+      const current = existing.kind === 'described' ? existing.summary.members : existing.members;
+      if (existing.kind === 'described' && sameMembers(current, members)) {
+        return { status: 200, body: { cellId: cellId.value, members: current, created: false } };
+      }
+      return errorReply('cell-exists', `cell exists with members ${current.join(',')}`, { members: current });
+    }
+    case 'unavailable':
+      return errorReply('unavailable', `cannot tell whether the cell exists: ${existing.reason}`);
+    case 'not-found':
+      break;
+  }
   const result = await options.node.createCell(cellId.value, members);
   switch (result.kind) {
     case 'created':
       return { status: 201, body: { cellId: result.cellId, members: result.members, created: true } };
     case 'exists':
-      if (body.members !== undefined && [...members].sort().join() !== [...result.members].sort().join()) {
+      if (!sameMembers(members, result.members)) {
         return errorReply('cell-exists', `cell exists with members ${result.members.join(',')}`, {
           members: result.members,
         });

@@ -1,6 +1,6 @@
 // The data commands of `physalia`: cells, get/put/delete/incr/cas/txn/scan and leases, through
 // the SDK against the endpoints of --endpoint, $PHYSALIA_ENDPOINTS, or the colony in --data.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { connect, isClientError, Lease } from '../client/index.ts';
 import type {
   CellClient,
@@ -22,6 +22,9 @@ import {
   showTxn,
   showValue,
 } from './output.ts';
+
+/** A bad argument found by an action (commander reports its own parse errors itself). */
+export class UsageError extends Error {}
 
 export interface GlobalFlags {
   endpoint?: string[];
@@ -46,7 +49,7 @@ export function endpointsOf(flags: GlobalFlags): string[] {
   if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.split(',').map((e) => e.trim());
   const colony = readColony(flags.data);
   if (colony === undefined) {
-    throw new InvalidArgumentError(
+    throw new UsageError(
       `no endpoints: pass --endpoint host:port, set PHYSALIA_ENDPOINTS, or start a colony in ${flags.data} (npm start)`,
     );
   }
@@ -73,11 +76,11 @@ interface ValueFlags {
 function parseValue(text: string, flags: ValueFlags): ValueInput {
   if (flags.int === true) {
     if (!/^-?\d+$/.test(text))
-      throw new InvalidArgumentError(`--int: expected a decimal integer, got ${JSON.stringify(text)}`);
+      throw new UsageError(`--int: expected a decimal integer, got ${JSON.stringify(text)}`);
     return BigInt(text);
   }
   if (flags.bool === true) {
-    if (text !== 'true' && text !== 'false') throw new InvalidArgumentError('--bool: expected true or false');
+    if (text !== 'true' && text !== 'false') throw new UsageError('--bool: expected true or false');
     return text === 'true';
   }
   if (flags.base64 === true) return new Uint8Array(Buffer.from(text, 'base64'));
@@ -105,7 +108,7 @@ function parseTxnJson(text: string): TxnInput {
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
-    throw new InvalidArgumentError(
+    throw new UsageError(
       'expected a JSON object like {"reads":["k"],"writes":[{"kind":"put","key":"k","value":{"string":"v"}}]}',
     );
   }
@@ -213,7 +216,7 @@ export function dataCommands(globals: Globals): Command[] {
     .argument('[delta]', 'integer to add', '1')
     .description('add to an integer key (missing counts as 0)');
   incr.action(async (cellId: string, key: string, delta: string) => {
-    if (!/^-?\d+$/.test(delta)) throw new InvalidArgumentError('delta: expected a decimal integer');
+    if (!/^-?\d+$/.test(delta)) throw new UsageError('delta: expected a decimal integer');
     const result = await cell(globals, cellId).increment(key, BigInt(delta));
     if (isClientError(result)) return fail(result, globals());
     if (result.kind === 'incremented')

@@ -88,6 +88,8 @@ export interface Call {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly body?: unknown;
+  /** Send to this node only (e.g. to list what it hosts), not wherever routing prefers. */
+  readonly endpoint?: string;
   /** The cell the call is about (routing), if any. */
   readonly cellId?: string;
   /** Reads and describes: safe to send again whatever happened to an earlier attempt. */
@@ -125,7 +127,7 @@ export class Caller {
     const startedMs = this.clock.monotonicMs();
     let lastReason = 'no attempt';
     for (let attempt = 0; attempt < this.policy.attemptsMax; attempt++) {
-      const candidates = this.router.candidates(call.cellId);
+      const candidates = call.endpoint === undefined ? this.router.candidates(call.cellId) : [call.endpoint];
       const endpoint = candidates[attempt % candidates.length]!;
       const verdict = await this.attempt(call, endpoint);
       if (verdict.kind === 'done') return verdict.result;

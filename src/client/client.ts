@@ -86,7 +86,7 @@ export class PhysaliaClient {
   private readonly clock: Clock;
 
   constructor(options: ConnectOptions) {
-    this.clock = options.clock ?? new SystemClock();
+    this.clock = options.clock ?? new SystemClock({ unref: false }); // backoff timers keep a CLI alive
     const random = options.random ?? systemRandom();
     const router = new Router(options.endpoints, random.fork('router'));
     this.caller = new Caller(
@@ -168,11 +168,8 @@ export class PhysaliaClient {
     const query = new URLSearchParams();
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
-    const client =
-      options.endpoint === undefined
-        ? this
-        : new PhysaliaClient({ endpoints: [options.endpoint], clock: this.clock });
-    const result = await client.caller.send({
+    const result = await this.caller.send({
+      endpoint: options.endpoint ?? this.caller.router.endpoints[0]!,
       method: 'GET',
       path: `/v1/cells?${query.toString()}`,
       idempotent: true,

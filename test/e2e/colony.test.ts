@@ -90,6 +90,13 @@ describe('local colony end to end', () => {
     const racks = new Set(members.map((m) => Math.floor((Number(m.slice(1)) - 1) / 3)));
     const powers = new Set(members.map((m) => (Number(m.slice(1)) - 1) % 3));
     expect([racks.size, powers.size]).toEqual([3, 3]);
+    const others = Array.from({ length: 9 }, (_, i) => `n${i + 1}`).filter((id) => !members.includes(id));
+    const conflicting = await http('POST', '/v1/cells', { cellId: 'volume/vol-1', members: others }, 3);
+    expect([conflicting.status, conflicting.body.code, conflicting.body.members]).toEqual([
+      409,
+      'cell-exists',
+      members,
+    ]);
     const cell = '/v1/cells/volume%2Fvol-1';
     const put = await http('POST', `${cell}/txn`, {
       writes: [
