@@ -23,7 +23,30 @@ function nodeGauge(registry: Registry, name: string, help: string, read: () => n
   });
 }
 
-export function createApiMetrics(node: NodeService): ApiMetrics {
+/** Counters of the node's transport (TcpNetwork), when the server runs on a real node. */
+export interface TransportCounters {
+  readonly framesDropped: Readonly<Record<string, number>>;
+  readonly sendsDropped: Readonly<Record<string, number>>;
+}
+
+function reasonGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => Readonly<Record<string, number>>,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const [reason, count] of Object.entries(read())) this.set({ reason }, count);
+    },
+  });
+}
+
+export function createApiMetrics(node: NodeService, transport?: () => TransportCounters): ApiMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.self });
   const requests = new Counter({
@@ -93,6 +116,20 @@ export function createApiMetrics(node: NodeService): ApiMetrics {
       for (const reason of frameDropReasons) this.set({ reason }, dropped[reason]);
     },
   });
+  if (transport !== undefined) {
+    reasonGauge(
+      registry,
+      'physalia_transport_frames_dropped_total',
+      'Frames dropped by the transport (authentication, decoding, size), by reason',
+      () => transport().framesDropped,
+    );
+    reasonGauge(
+      registry,
+      'physalia_transport_sends_dropped_total',
+      'Outgoing frames shed by the transport (queue full, no route), by reason',
+      () => transport().sendsDropped,
+    );
+  }
   return {
     registry,
     observe(route, method, status, seconds) {

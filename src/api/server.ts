@@ -13,6 +13,7 @@ import type { ErrorReply } from './errors.ts';
 import { decodeScanBody, decodeTransactionBody, encodeResultBody } from './json.ts';
 import type { Decoded, ReadOptions } from './json.ts';
 import { createApiMetrics } from './metrics.ts';
+import type { TransportCounters } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { defaultReplicas, placeCell, replicasMax } from './placement.ts';
 import type { TopologyEntry } from './placement.ts';
@@ -30,6 +31,8 @@ export interface ApiServerOptions {
   readonly topology: readonly TopologyEntry[];
   readonly clock: Clock;
   readonly bodyBytesMax?: number;
+  /** The transport's counters, exported as metrics (a real node's TcpNetwork.counters). */
+  readonly transportCounters?: () => TransportCounters;
 }
 
 type Reply = { readonly status: number; readonly body: unknown; readonly retryAfterSeconds?: number };
@@ -229,7 +232,7 @@ type Handler = (request: FastifyRequest) => Promise<Reply | ErrorReply> | Reply 
 /** Builds (does not start) the API server of one node. */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: options.bodyBytesMax ?? defaultBodyBytesMax, logger: false });
-  const metrics = createApiMetrics(options.node);
+  const metrics = createApiMetrics(options.node, options.transportCounters);
   const { node, clock } = options;
   const route = (method: 'GET' | 'POST', url: string, handler: Handler): void => {
     app.route({

@@ -23,7 +23,12 @@ export async function serve(config: ServeConfig): Promise<{ stop(): Promise<void
   const http = parsePeerAddress(config.http);
   if (http === undefined) throw new Error(`http: expected host:port, got ${config.http}`);
   const running = await runNode(config.node, logger);
-  const app = buildApiServer({ node: running.node, topology: config.topology, clock: new SystemClock() });
+  const app = buildApiServer({
+    node: running.node,
+    topology: config.topology,
+    clock: new SystemClock(),
+    transportCounters: () => running.network.counters(),
+  });
   try {
     await app.listen({ host: http.host, port: http.port });
   } catch (error: unknown) {
