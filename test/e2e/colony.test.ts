@@ -196,6 +196,15 @@ describe('local colony end to end', () => {
     const lease = await cell.acquireLease('l', 'me', 9_000);
     expect(lease instanceof Lease && lease.isValid()).toBe(true);
     expect(await client.cell('nope').get('a')).toMatchObject({ kind: 'cell-not-found' });
+    // Monotonic reads: eventual reads carry the session token, so none sees older than the session wrote.
+    const session = client.newSession();
+    const strong = client.cell('sdk', { session });
+    const eventual = client.cell('sdk', { session, consistency: 'eventual' });
+    for (let i = 0; i < 10; i++) {
+      expect((await strong.put('s', BigInt(i))).kind).toBe('committed');
+      const seen = await eventual.get('s');
+      expect(seen).toMatchObject({ kind: 'found', value: BigInt(i) });
+    }
   }, 60_000);
 
   it('CLI: cell create, put, get, failing cas (exit 1), scan, lease, --json, unknown cell (exit 2)', async () => {
@@ -252,7 +261,7 @@ describe('local colony end to end', () => {
       expect((await http('GET', '/healthz', undefined, node)).status).toBe(200);
       expect((await http('GET', '/readyz', undefined, node)).status).toBe(200);
     }
-  });
+  }, 30_000);
 
   it('keeps data across a restart of the whole colony', async () => {
     expect((await cli('colony', 'down')).stdout).toContain('stopped 9 node processes');
