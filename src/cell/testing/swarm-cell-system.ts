@@ -104,6 +104,7 @@ export function drawCellConfig(world: World, size: SystemSize, settings: CellSwa
   };
 }
 
+/** One run: the cell's server hosts, the client processes, and what the checks collect. */
 class CellSwarmRun {
   readonly cellId: CellId = partitionKey('swarm-cell');
   readonly config: CellRunConfig;
