@@ -3,6 +3,7 @@
 // crash with the cells reloading from the simulated disk (§2.2: durable across dirty reboots).
 import { describe, expect, it } from 'vitest';
 import { nodeId } from '../paxos/index.ts';
+import { checkHistoryLinearizable, HistoryRecorder } from '../simworld/checkers/index.ts';
 import type { NodeId } from '../paxos/index.ts';
 import type { SimColony } from './testing/sim-colony.ts';
 import {
@@ -182,6 +183,42 @@ describe('node in the simulator (7 hosts, many cells per node)', () => {
     colony.world.crash('n2');
     expect(committed(await submitUntilCommitted(colony, 'n7', cell('q'), putRequest('k', 2n)))).toBe(true);
     expect(readValue(await submitUntilCommitted(colony, 'n3', cell('q'), getRequest('k')))).toBe(2n);
+  });
+
+  it('routes and commits through a lossy, duplicating, reordering network, a history checked linearizable', async () => {
+    const colony = simColony({ seed: 10 });
+    await createCells(colony, 6);
+    colony.world.net.loss(0.05);
+    colony.world.net.duplicate(0.05);
+    colony.world.net.reorder(5);
+    const recorder = new HistoryRecorder();
+    let process = 0;
+    for (let round = 0; round < 30; round += 1) {
+      const index = round % 6;
+      const via = `n${((round * 3) % 7) + 1}`;
+      const write = round % 2 === 0;
+      const key = `c${index}/r`;
+      recorder.invoke(process, write ? 'write' : 'read', key, write ? round : null, colony.world.nowMs);
+      const request = write ? putRequest('r', BigInt(round)) : getRequest('r');
+      const response = await colony.world.settle(colony.node(via).submit(cell(`c${index}`), request));
+      if (response.kind === 'result' && response.result.kind === 'committed') {
+        const value = readValue(response);
+        recorder.ok(
+          process,
+          colony.world.nowMs,
+          write ? undefined : value === 'absent' ? null : Number(value),
+        );
+      } else if (response.kind === 'outcome-unknown') {
+        recorder.info(process, colony.world.nowMs);
+        process += 1;
+      } else recorder.fail(process, colony.world.nowMs);
+      await colony.world.runFor(50);
+    }
+    const okCount = recorder.events().filter((event) => event.type === 'ok').length;
+    expect(okCount).toBeGreaterThan(20);
+    expect(checkHistoryLinearizable(recorder.events())).toMatchObject({ kind: 'linearizable' });
+    const dropped = colony.names.map((name) => colony.node(name).metrics().framesDropped);
+    expect(dropped.every((reasons) => reasons.malformed === 0)).toBe(true); // loss is not garbage
   });
 
   it('replays the same run from the same seed (same trace)', async () => {
