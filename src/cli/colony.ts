@@ -17,8 +17,8 @@ import {
   spawnPhysalia,
   writeJsonFile,
   writeTextFile,
-} from './os.ts';
-import type { ChildProcess } from './os.ts';
+} from '../runtime/os-process.ts';
+import type { ChildProcess } from '../runtime/os-process.ts';
 import type { ServeConfig } from './serve.ts';
 
 export const racks = 3;

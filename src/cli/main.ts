@@ -6,7 +6,7 @@ import { colonyCommand } from './colony-command.ts';
 import { cellCommand, dataCommands } from './commands.ts';
 import type { GlobalFlags } from './commands.ts';
 import { nodeCommand } from './node-main.ts';
-import { isMainModule } from './os.ts';
+import { isMainModule } from '../runtime/os-process.ts';
 import { serveCommand } from './serve.ts';
 
 export function program(): Command {

@@ -7,7 +7,7 @@ import type { TopologyEntry } from '../api/placement.ts';
 import { parsePeerAddress, SystemClock } from '../runtime/index.ts';
 import { runNode } from './node-main.ts';
 import type { NodeConfig } from './node-main.ts';
-import { readJsonFile } from './os.ts';
+import { readJsonFile } from '../runtime/os-process.ts';
 
 /** What one colony process runs: its node, where its API listens, and the colony's topology. */
 export interface ServeConfig {

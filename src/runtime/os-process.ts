@@ -1,6 +1,6 @@
-// The OS at the CLI's outer edge: files of the local colony (config, pid files, logs), spawning
-// and signalling node processes, and waiting. The only file of src/cli/ that touches the OS.
-/* eslint-disable no-restricted-imports -- the CLI supervises OS processes and their files; nothing here runs inside a node's deterministic core */
+// The OS as the CLI's outer edge sees it: files of the local colony (config, pid files, logs),
+// spawning and signalling node processes, and waiting. Lives in runtime/, the only layer
+// allowed to touch the OS, so src/cli/ stays free of direct I/O.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
@@ -13,14 +13,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-/* eslint-enable no-restricted-imports */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type { ChildProcess };
 
 /** The `physalia` entry (src/cli/main.ts), run by the node processes of the colony. */
-export const mainScript = join(import.meta.dirname, 'main.ts');
+export const mainScript = join(import.meta.dirname, '../cli/main.ts');
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
 export function readJsonFile(path: string): unknown {
@@ -93,7 +92,6 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
 }
 
 export function sleepMs(ms: number): Promise<void> {
-  // eslint-disable-next-line no-restricted-globals -- the CLI waits for OS processes in real time
   return new Promise((done) => setTimeout(done, ms));
 }
 
