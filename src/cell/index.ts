@@ -13,6 +13,9 @@ export type {
 } from './types.ts';
 export { leaseNameBytesMax } from './types.ts';
 export { CellReplica, CellStorageCorrupt, defaultCellOptions } from './replica.ts';
+export type { CellMembershipStatus } from './replica.ts';
+export type { CellAdminRequest, CellAdminResponse, MembershipChange, NextMembers } from './reconfig.ts';
+export { hostOfMember, nextMembers } from './reconfig.ts';
 export { cellKeyPrefix } from './storage-layout.ts';
 export { cellMessageKind } from './wire.ts';
 export type { CellDecodeError, CellDecoded } from './codec-io.ts';

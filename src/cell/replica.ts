@@ -42,6 +42,8 @@ import type {
 import { decodeCellMessage, encodePaxosEnvelope, snapshotChunks } from './wire.ts';
 import type { SnapshotChunk } from './wire.ts';
 import type { Storage } from '../env/index.ts';
+import { nextMembers } from './reconfig.ts';
+import type { CellAdminRequest, CellAdminResponse } from './reconfig.ts';
 
 export const defaultCellOptions: CellOptions = {
   alpha: 3,
@@ -96,6 +98,22 @@ const SNAPSHOT_PEERS_TRACKED_MAX = 64;
 /** Where a proposed batch stands. */
 type ProposedBatch = readonly PendingRequest[];
 
+/** An admin proposal (membership change or no-op) waiting for its fate. */
+interface AdminPending {
+  readonly members: readonly NodeId[] | undefined;
+  readonly resolve: (response: CellAdminResponse) => void;
+}
+
+/** Where this replica stands in its cell's membership (paper §2.4). */
+export interface CellMembershipStatus {
+  /** The membership of the next index to be chosen. */
+  readonly members: readonly NodeId[];
+  /** Whether this replica votes on the next index. */
+  readonly isMember: boolean;
+  /** Set once this replica applied a change that removes it: the first index it no longer votes on. */
+  readonly removedFrom: number | undefined;
+}
+
 const emptyCounters = (): CellCounters => ({
   malformedMessages: 0,
   messagesSent: 0,
@@ -121,6 +139,8 @@ export class CellReplica {
   private readonly readies: ReadyInFlight[] = [];
   private waiting: PendingRequest[] = [];
   private readonly proposed = new Map<ProposalId, ProposedBatch>();
+  private readonly adminProposed = new Map<ProposalId, AdminPending>();
+  private removedFrom: number | undefined;
   private readonly chosenAwaiting = new Map<number, ProposedBatch>();
   private readonly appliedThisReady = new Map<number, AppliedEntry>();
   private draining = false;
@@ -299,6 +319,7 @@ export class CellReplica {
       this.readies.length === 0 &&
       this.waiting.length === 0 &&
       this.proposed.size === 0 &&
+      this.adminProposed.size === 0 &&
       this.chosenAwaiting.size === 0
     );
   }
@@ -334,6 +355,62 @@ export class CellReplica {
       this.flush();
       this.afterCall();
     });
+  }
+
+  /**
+   * A membership change or a no-op from the control plane (paper §2.4). Answered once the
+   * entry is chosen (`reconfigured` names where it takes effect) or refused at once. Never
+   * rejects. Only one change may be pending in a cell at a time.
+   */
+  admin(request: CellAdminRequest): Promise<CellAdminResponse> {
+    return new Promise<CellAdminResponse>((resolveOnce) => {
+      const hook = this.options.onAnswered;
+      const resolve = (response: CellAdminResponse): void => {
+        resolveOnce(response);
+        hook?.();
+      };
+      if (this.closed || this.failure !== undefined) {
+        resolve({ kind: 'unavailable', reason: this.failure ?? 'replica closed' });
+        return;
+      }
+      if (this.diskBusy()) {
+        resolve({ kind: 'overloaded', retryAfterMs: this.retryAfterMs() });
+        return;
+      }
+      this.proposeAdmin(request, resolve);
+      this.afterCall();
+    });
+  }
+
+  private proposeAdmin(request: CellAdminRequest, resolve: (response: CellAdminResponse) => void): void {
+    let members: readonly NodeId[] | undefined;
+    if (request.kind === 'reconfigure') {
+      const next = nextMembers(this.paxos.currentMembers(), request.change);
+      if (next.kind === 'invalid-change') return resolve(next);
+      members = next.members;
+    }
+    const result = members === undefined ? this.paxos.proposeNoop() : this.paxos.proposeConfig(members);
+    switch (result.kind) {
+      case 'accepted':
+        this.adminProposed.set(result.id, { members, resolve });
+        return;
+      case 'notLeader':
+        return resolve({ kind: 'not-leader', leaderHint: result.leaderHint });
+      case 'overloaded':
+        return resolve({ kind: 'overloaded', retryAfterMs: result.retryAfterTicks * this.options.tickMs });
+      case 'tooLarge':
+        return resolve({ kind: 'invalid-change', reason: 'too large' });
+      case 'configChangeInProgress':
+        return resolve({ kind: 'config-change-in-progress' });
+      case 'invalidConfig':
+        return resolve({ kind: 'invalid-change', reason: result.reason });
+    }
+  }
+
+  /** The membership as this replica knows it, and whether it has been removed. */
+  membership(): CellMembershipStatus {
+    const members = this.paxos.currentMembers();
+    return { members, isMember: members.includes(this.env.self), removedFrom: this.removedFrom };
   }
 
   describe(): CellDescription {
@@ -546,6 +623,7 @@ export class CellReplica {
     for (const entry of ready.committed) {
       const applied = applyEntry(this.state, entry);
       this.counters.entriesApplied += 1;
+      this.noteRemoval(entry);
       this.noteGrants(applied);
       this.appliedThisReady.set(applied.index, applied);
       this.answerChosenAwaiting(applied);
@@ -578,6 +656,12 @@ export class CellReplica {
   // ---- Answering clients --------------------------------------------------------------
 
   private answerProposal(result: ProposalResult): void {
+    const admin = this.adminProposed.get(result.id);
+    if (admin !== undefined) {
+      this.adminProposed.delete(result.id);
+      admin.resolve(this.adminOutcome(admin, result));
+      return;
+    }
     const batch = this.proposed.get(result.id);
     if (batch === undefined) return;
     this.proposed.delete(result.id);
@@ -597,6 +681,32 @@ export class CellReplica {
         for (const request of batch) request.resolve({ kind: 'outcome-unknown' });
         return;
     }
+  }
+
+  private adminOutcome(admin: AdminPending, result: ProposalResult): CellAdminResponse {
+    switch (result.kind) {
+      case 'chosen':
+        if (admin.members === undefined) return { kind: 'noop-chosen', index: result.index };
+        return {
+          kind: 'reconfigured',
+          members: admin.members,
+          chosenIndex: result.index,
+          effectiveFrom: result.index + this.options.alpha,
+        };
+      case 'dropped':
+        return { kind: 'unavailable', reason: 'leadership lost before proposing' };
+      case 'unknown':
+        return { kind: 'outcome-unknown' };
+    }
+  }
+
+  /** A chosen config that leaves this replica out: it votes up to effectiveFrom - 1, then stops. */
+  private noteRemoval(entry: Ready['committed'][number]): void {
+    if (entry.value.kind !== 'config' || this.removedFrom !== undefined) return;
+    if (entry.value.members.includes(this.env.self)) return;
+    if (!this.paxos.membersAt(entry.index).includes(this.env.self)) return;
+    this.removedFrom = entry.index + this.options.alpha;
+    this.options.onRemoved?.(this.removedFrom);
   }
 
   private answerChosenAwaiting(applied: AppliedEntry): void {
@@ -635,7 +745,9 @@ export class CellReplica {
     for (const request of waiting) request.resolve({ kind: 'unavailable', reason });
     for (const batch of [...this.proposed.values(), ...this.chosenAwaiting.values()])
       for (const request of batch) request.resolve({ kind: 'outcome-unknown' });
+    for (const admin of this.adminProposed.values()) admin.resolve({ kind: 'outcome-unknown' });
     this.proposed.clear();
+    this.adminProposed.clear();
     this.chosenAwaiting.clear();
   }
 

@@ -67,6 +67,11 @@ export interface CellOptions {
   /** Test hook: called synchronously whenever a request is answered (a simulator uses it to
    * run the client's continuation before its next event). */
   readonly onAnswered?: () => void;
+  /**
+   * Hook: called once when this replica applies a membership change that removes it, with
+   * the first index it no longer votes on (the host stops it and may wipe its storage).
+   */
+  readonly onRemoved?: (removedFromIndex: number) => void;
 }
 
 export type Consistency = 'consistent' | 'eventual';

@@ -169,6 +169,7 @@ export class CellWorkload {
   private async perform(operation: Operation): Promise<FinalAnswer> {
     const deadline = this.now() + this.operationDeadlineMs;
     let target = this.pickTarget();
+    let hops = 0;
     while (this.now() < deadline) {
       const attempt = await this.attempt(target, { kind: 'operation', operation, consistency: 'consistent' });
       if (attempt.kind === 'timeout') {
@@ -192,7 +193,11 @@ export class CellWorkload {
             response.leaderHint !== undefined && response.leaderHint !== target
               ? response.leaderHint
               : this.pickTarget(target);
-          if (response.leaderHint === undefined) await this.sleep(10);
+          hops += 1;
+          // Replicas may point at each other while membership changes (a learner and a
+          // deposed node): after a round of hints, pause before following more.
+          if (response.leaderHint === undefined || hops % (this.cluster.members.length + 1) === 0)
+            await this.sleep(10);
           break;
         case 'overloaded':
           await this.sleep(response.retryAfterMs);
@@ -327,7 +332,7 @@ export class CellWorkload {
       20_000,
     );
     world.healAll();
-    for (const host of this.cluster.members) world.clock(host).rate(1);
+    for (const host of this.cluster.serverHosts) world.clock(host).rate(1);
     const violations: string[] = [];
     let finalReadsOk = 0;
     const finalReads: FinalRead[] = [];

