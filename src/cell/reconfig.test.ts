@@ -5,7 +5,7 @@
 // and by whack-a-mole.
 import { describe, expect, it } from 'vitest';
 import { transaction } from '../model/index.ts';
-import { nodeId } from '../paxos/index.ts';
+import { ballot, logIndex, nodeId } from '../paxos/index.ts';
 import type { NodeId } from '../paxos/index.ts';
 import { nextMembers } from './reconfig.ts';
 import { cellCluster } from './testing/sim-cell-host.ts';
@@ -191,5 +191,74 @@ describe('moving a whole cell (paper §2.4, Figure 7)', () => {
     expect(Object.keys(memberships(c)).sort()).toEqual(targets);
     for (const members of Object.values(memberships(c))) expect(members).toEqual(targets);
     expect(c.stats.retired).toBe(7);
+  });
+});
+
+describe('ABA: a cell moves off a node and back onto it (paper §2.4)', () => {
+  it('the returning replica is a new incarnation (n3#2): fresh state, stale messages for n3 dropped', async () => {
+    const c = await started(38, 5, 3);
+    const w = cellWorkload(c, { clients: 2 });
+    // n3 is down when the cell moves off it: its disk keeps the old incarnation's state.
+    c.world.crash('n3');
+    expect(
+      (await c.settle(reconfigureCell(c, { kind: 'replace', remove: n('n3'), add: n('m1') }), 30_000)).kind,
+    ).toBe('done');
+    c.world.restart('n3');
+    await c.world.runFor(300);
+    expect(c.cell('n3')).toBeUndefined(); // retired: it does not load the old state
+    const back = await c.settle(
+      reconfigureCell(c, { kind: 'replace', remove: n('m1'), add: n('n3#2') }),
+      30_000,
+    );
+    expect(back.kind).toBe('done');
+    const returned = c.cell('n3')!.describe();
+    expect(returned.self).toBe('n3#2');
+    expect(c.cell('n3')!.membership().members).toEqual(['n1', 'n2', 'n3#2', 'n4', 'n5']);
+    // A message addressed to the old incarnation (an old leader's accept) is not delivered.
+    const before = c.stats.staleIncarnationDrops;
+    c.inject('n1', n('n3'), {
+      kind: 'accept',
+      entry: { index: logIndex(1), ballot: ballot(1, n('n1')), value: { kind: 'noop' } },
+      commitIndex: logIndex(0),
+    });
+    await c.world.runFor(50);
+    expect(c.stats.staleIncarnationDrops).toBe(before + 1);
+    const report = await w.finish();
+    expect(report.violations).toEqual([]);
+    expect(c.cell('n3')!.describe().digest).toBe(c.cell(c.leader()!)!.describe().digest);
+  });
+});
+
+describe('teaching a learner (paper §2.4)', () => {
+  it('bulk: a new node joining a cell whose log was compacted gets a snapshot', async () => {
+    const c = await started(39, 3, 120); // snapshot every 50 entries: the log starts above 1
+    const outcome = await c.settle(reconfigureCell(c, { kind: 'add', node: n('n4') }), 30_000);
+    expect(outcome.kind).toBe('done');
+    const learner = c.cell('n4')!.describe();
+    expect(learner.counters.snapshotsInstalled).toBeGreaterThanOrEqual(1);
+    expect(learner.digest).toBe(c.cell(c.leader()!)!.describe().digest);
+  });
+
+  it('log: a node that fell behind (partitioned) is taught the missing log segment, no snapshot', async () => {
+    const c = await started(40, 3, 3);
+    const leader = c.leader()!;
+    const behind = c.members.find((m) => m !== leader)!;
+    c.world.net.partitionOff('behind', [behind]);
+    for (let i = 0; i < 20; i += 1) await c.settle(c.submit(leader, put(`late${i}`, BigInt(i))));
+    c.world.healAll();
+    await c.settle(c.submit(leader, put('wake', 1n)));
+    await c.world.runFor(500);
+    const learner = c.cell(behind)!.describe();
+    expect(learner.counters.snapshotsInstalled).toBe(0);
+    expect(learner.appliedIndex).toBe(c.cell(leader)!.describe().appliedIndex);
+    expect(learner.digest).toBe(c.cell(leader)!.describe().digest);
+  });
+
+  it('log: a new node joining a cell with a short log learns it entry by entry', async () => {
+    const c = await started(41, 3, 5);
+    expect((await c.settle(reconfigureCell(c, { kind: 'add', node: n('n4') }), 30_000)).kind).toBe('done');
+    const learner = c.cell('n4')!.describe();
+    expect(learner.counters.snapshotsInstalled).toBe(0);
+    expect(learner.counters.entriesApplied).toBeGreaterThanOrEqual(5);
   });
 });

@@ -15,10 +15,10 @@ import type { TimerHandle } from '../../env/index.ts';
 import { hostId } from '../../env/index.ts';
 import { partitionKey } from '../../model/index.ts';
 import { nodeId } from '../../paxos/index.ts';
-import type { NodeId } from '../../paxos/index.ts';
+import type { NodeId, PaxosMessage } from '../../paxos/index.ts';
 import { CellReplica } from '../replica.ts';
 import type { CellEnv, CellOptions, CellRequest, CellResponse } from '../types.ts';
-import { cellMessageKind } from '../wire.ts';
+import { cellMessageKind, encodePaxosEnvelope } from '../wire.ts';
 import { hostOfMember } from '../reconfig.ts';
 import type { CellAdminRequest, CellAdminResponse } from '../reconfig.ts';
 import { describeAgreementViolation, ReplicaAgreementChecker } from '../../simworld/checkers/index.ts';
@@ -94,6 +94,8 @@ export class CellCluster {
   private readonly learnerSeeds = new Map<string, readonly NodeId[]>();
   /** Hosts whose replica was retired (removed and wiped): they start no replica on boot. */
   private readonly retiredHosts = new Set<string>();
+  /** Learner hosts whose stored state (if any) belongs to an earlier incarnation. */
+  private readonly freshLearners = new Set<string>();
   /** The environment of each host's current boot. */
   private readonly bootEnvs = new Map<string, SimHostEnv>();
   readonly clientHosts: readonly string[];
@@ -174,10 +176,21 @@ export class CellCluster {
     if (this.cells.has(host)) throw new Error(`startLearner: ${host} already runs ${this.selfOf.get(host)}`);
     this.selfOf.set(host, member);
     this.learnerSeeds.set(host, [...knownMembers]);
+    this.freshLearners.add(host);
     this.retiredHosts.delete(host);
     const h = this.world.host(host);
     if (h.state === 'up') this.reloaders.get(host)?.();
     else this.world.start(host);
+  }
+
+  /**
+   * Test hook: sends a Paxos message as `fromHost`'s replica to member `to` (e.g. a stale
+   * message for an earlier incarnation). Dropped when `fromHost` is down.
+   */
+  inject(fromHost: string, to: NodeId, message: PaxosMessage): void {
+    const env = this.bootEnvs.get(fromHost);
+    const from = this.selfOf.get(fromHost) ?? nodeId(fromHost);
+    env?.network.send(hostId(hostOfMember(to)), frameFor(from, to, encodePaxosEnvelope(message)));
   }
 
   /** Live replicas, by host name. */
@@ -282,7 +295,13 @@ export class CellCluster {
       const self = this.selfOf.get(host) ?? nodeId(host);
       const cellEnv = envFor(self);
       const seed = this.learnerSeeds.get(host) ?? this.memberList;
-      const started = CellReplica.load(cellEnv, options).then((loaded) =>
+      // A learner started on a host that ran an earlier incarnation refuses its stale state:
+      // wipe first (that incarnation is retired: every index it voted on is chosen).
+      const fresh = this.freshLearners.has(host);
+      const loading = fresh
+        ? CellReplica.destroy(env.storage, this.cellId).then(() => undefined)
+        : CellReplica.load(cellEnv, options);
+      const started = loading.then((loaded) =>
         loaded === undefined ? CellReplica.create(cellEnv, seed, options) : loaded,
       );
       // Run the load's continuation before the next event (hosts booted by the World's
@@ -294,6 +313,7 @@ export class CellCluster {
           if (now.state !== 'up' || now.incarnation !== env.incarnation) return;
           cell = ready;
           running = self;
+          this.freshLearners.delete(host);
           this.cells.set(host, ready);
           wake();
         },
