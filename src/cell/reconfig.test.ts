@@ -262,3 +262,28 @@ describe('teaching a learner (paper §2.4)', () => {
     expect(learner.counters.entriesApplied).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe('whack-a-mole learning (paper §2.4)', () => {
+  it('the leader dies with entries nobody else knows chosen: a follower campaigns after jitter and everyone learns', async () => {
+    const c = await started(42, 3, 2);
+    const leader = c.leader()!;
+    // Followers never hear the leader's commits: the tail of the log stays unlearned on them.
+    c.world.net.loss(1, { kind: 'commit', from: leader });
+    const answers = await c.settle(
+      Promise.all([1n, 2n, 3n].map((v) => c.submit(leader, put(`tail${v}`, v)))),
+    );
+    const acknowledged = Math.max(...answers.map((a) => (a.kind === 'result' ? a.index : 0)));
+    expect(acknowledged).toBeGreaterThan(0);
+    const followers = c.members.filter((m) => m !== leader);
+    expect(followers.some((f) => c.cell(f)!.describe().commitIndex < acknowledged)).toBe(true);
+    c.world.crash(leader);
+    c.world.healAll();
+    // No client traffic at all: only whack-a-mole can make the followers learn.
+    await c.world.runFor(3_000);
+    for (const f of followers)
+      expect(c.cell(f)!.describe().appliedIndex).toBeGreaterThanOrEqual(acknowledged);
+    const campaigns = followers.reduce((sum, f) => sum + c.cell(f)!.describe().counters.holeCampaigns, 0);
+    expect(campaigns).toBeGreaterThanOrEqual(1);
+    expect(c.agreementViolations).toEqual([]);
+  });
+});

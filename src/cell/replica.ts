@@ -41,7 +41,7 @@ import type {
 } from './types.ts';
 import { decodeCellMessage, encodePaxosEnvelope, snapshotChunks } from './wire.ts';
 import type { SnapshotChunk } from './wire.ts';
-import type { Storage } from '../env/index.ts';
+import type { Random, Storage } from '../env/index.ts';
 import { nextMembers } from './reconfig.ts';
 import type { CellAdminRequest, CellAdminResponse } from './reconfig.ts';
 
@@ -129,6 +129,7 @@ const emptyCounters = (): CellCounters => ({
   snapshotsSent: 0,
   snapshotsTooLarge: 0,
   snapshotsInstalled: 0,
+  holeCampaigns: 0,
 });
 
 export class CellReplica {
@@ -141,6 +142,10 @@ export class CellReplica {
   private readonly proposed = new Map<ProposalId, ProposedBatch>();
   private readonly adminProposed = new Map<ProposalId, AdminPending>();
   private removedFrom: number | undefined;
+  /** Whack-a-mole (see noteHole): armed while accepted entries wait above a stalled commit index. */
+  private hole: { readonly commitIndex: number; readonly deadlineTick: number } | undefined;
+  private ticks = 0;
+  private readonly holeRandom: Random;
   private readonly chosenAwaiting = new Map<number, ProposedBatch>();
   private readonly appliedThisReady = new Map<number, AppliedEntry>();
   private draining = false;
@@ -158,6 +163,7 @@ export class CellReplica {
     private state: CellState,
   ) {
     this.store = new CellStore(env.storage, env.cellId);
+    this.holeRandom = env.random.fork('whack-a-mole');
     this.snapshotIndex = state.appliedIndex;
     this.stampAllLeasesNow();
   }
@@ -282,6 +288,7 @@ export class CellReplica {
           return;
         }
         this.afterCall();
+        this.noteHole();
         return;
       case 'snapshot-chunk':
         this.receiveChunk(value);
@@ -300,6 +307,43 @@ export class CellReplica {
     }
     this.flush(); // waiting requests never sit behind a pipeline that emptied without a Ready
     this.afterCall();
+    this.ticks += 1;
+    this.whackAMole();
+  }
+
+  /**
+   * Whack-a-mole learning (paper §2.4): this replica holds accepted entries above its commit
+   * index, and the commit index has not moved. If nobody teaches it (the leader died with
+   * entries in flight, or its commit messages were lost), it campaigns after
+   * electionTimeoutTicks plus up to twice that again of seeded jitter: the new leader finds
+   * each such entry (or no-ops a true hole) and chooses it, so everyone learns. Campaigning
+   * is always safe but can depose a live leader, hence the substantial jitter.
+   */
+  private noteHole(): void {
+    if (this.closed || this.failure !== undefined) return;
+    const view = this.paxos.inspect();
+    if (view.role !== 'follower' || view.lastIndex <= view.commitIndex || !this.membership().isMember) {
+      this.hole = undefined;
+      return;
+    }
+    if (this.hole !== undefined && this.hole.commitIndex === view.commitIndex) return;
+    const base = this.options.electionTimeoutTicks;
+    const deadlineTick = this.ticks + base + this.holeRandom.intBelow(2 * base + 1);
+    this.hole = { commitIndex: view.commitIndex, deadlineTick };
+  }
+
+  private whackAMole(): void {
+    this.noteHole();
+    const hole = this.hole;
+    if (hole === undefined || this.ticks < hole.deadlineTick) return;
+    this.hole = undefined;
+    try {
+      if (this.paxos.campaign() === 'started') this.counters.holeCampaigns += 1;
+    } catch (error) {
+      this.failWith(`paxos campaign failed: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.afterCall();
   }
 
   /**
@@ -309,7 +353,7 @@ export class CellReplica {
    */
   get wantsTick(): boolean {
     if (this.closed || this.failure !== undefined) return false;
-    return this.paxos.wantsTick() || this.waiting.length > 0;
+    return this.paxos.wantsTick() || this.waiting.length > 0 || this.hole !== undefined;
   }
 
   /** Nothing in flight, no waiting clients, nothing unpersisted: safe to evict. */

@@ -151,6 +151,8 @@ export interface CellCounters {
   snapshotsSent: number;
   snapshotsTooLarge: number;
   snapshotsInstalled: number;
+  /** Whack-a-mole campaigns: started to learn entries above a commit index nobody advanced (§2.4). */
+  holeCampaigns: number;
 }
 
 export interface CellDescription {
