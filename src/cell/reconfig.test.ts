@@ -8,7 +8,8 @@ import { transaction } from '../model/index.ts';
 import { ballot, logIndex, nodeId } from '../paxos/index.ts';
 import type { NodeId } from '../paxos/index.ts';
 import { nextMembers } from './reconfig.ts';
-import { cellCluster } from './testing/sim-cell-host.ts';
+import { cellCluster, unframe } from './testing/sim-cell-host.ts';
+import { decodeCellMessage } from './wire.ts';
 import type { CellCluster } from './testing/sim-cell-host.ts';
 import { moveCell, reconfigureCell } from './testing/move-cell.ts';
 import { cellWorkload } from './testing/workload.ts';
@@ -284,6 +285,61 @@ describe('whack-a-mole learning (paper §2.4)', () => {
       expect(c.cell(f)!.describe().appliedIndex).toBeGreaterThanOrEqual(acknowledged);
     const campaigns = followers.reduce((sum, f) => sum + c.cell(f)!.describe().counters.holeCampaigns, 0);
     expect(campaigns).toBeGreaterThanOrEqual(1);
+    expect(c.agreementViolations).toEqual([]);
+  });
+});
+
+describe('whack-a-mole fills a true hole (paper §2.4)', () => {
+  it('no one accepted index i, the leader died; i+1 and i+2 were chosen: a no-op fills i, both survive', async () => {
+    const c = await started(43, 3, 2);
+    const leader = c.leader()!;
+    const hole = c.cell(leader)!.describe().commitIndex + 1;
+    c.world.net.addRule({
+      match: {
+        kind: 'accept',
+        from: leader, // only the old leader's accepts for the hole index are lost
+        predicate: (info) => {
+          const decoded = decodeCellMessage(unframe(info.from, info.to, info.payload).message);
+          return decoded.kind === 'decoded' &&
+            decoded.value.kind === 'paxos' &&
+            decoded.value.message.kind === 'accept'
+            ? decoded.value.message.entry.index === hole
+            : false;
+        },
+      },
+      action: { kind: 'drop' },
+      probability: 1,
+    });
+    const pending = [1n, 2n, 3n].map((v) => c.submit(leader, put(`hole${v}`, v)));
+    await c.world.runFor(30);
+    c.world.crash(leader);
+    void pending;
+    await c.world.runFor(3_000);
+    const followers = c.members.filter((m) => m !== leader);
+    for (const f of followers) expect(c.cell(f)!.describe().appliedIndex).toBeGreaterThanOrEqual(hole + 2);
+    const read = await c.settle(
+      c.submit(followers[0]!, {
+        kind: 'operation',
+        consistency: 'eventual',
+        operation: transaction({ reads: ['hole1', 'hole2', 'hole3'] }),
+      }),
+    );
+    // Index `hole` (hole1) was never accepted by anyone else: a no-op took it. hole2 and hole3
+    // were accepted by a majority (chosen): whack-a-mole must find and keep them.
+    expect(read).toMatchObject({
+      kind: 'result',
+      result: {
+        kind: 'committed',
+        reads: [
+          { key: 'hole1', found: false },
+          { key: 'hole2', value: 2n },
+          { key: 'hole3', value: 3n },
+        ],
+      },
+    });
+    expect(
+      followers.reduce((s, f) => s + c.cell(f)!.describe().counters.holeCampaigns, 0),
+    ).toBeGreaterThanOrEqual(1);
     expect(c.agreementViolations).toEqual([]);
   });
 });
