@@ -35,10 +35,22 @@ export const determinismRules = {
   'no-restricted-properties': [
     'error',
     { object: 'Math', property: 'random', message: `Math.random is global randomness: ${random}.` },
-    { object: 'crypto', property: 'randomUUID', message: `crypto.randomUUID is global randomness: ${random}.` },
-    { object: 'crypto', property: 'randomBytes', message: `crypto.randomBytes is global randomness: ${random}.` },
+    {
+      object: 'crypto',
+      property: 'randomUUID',
+      message: `crypto.randomUUID is global randomness: ${random}.`,
+    },
+    {
+      object: 'crypto',
+      property: 'randomBytes',
+      message: `crypto.randomBytes is global randomness: ${random}.`,
+    },
     { object: 'crypto', property: 'randomInt', message: `crypto.randomInt is global randomness: ${random}.` },
-    { object: 'crypto', property: 'getRandomValues', message: `crypto.getRandomValues is global randomness: ${random}.` },
+    {
+      object: 'crypto',
+      property: 'getRandomValues',
+      message: `crypto.getRandomValues is global randomness: ${random}.`,
+    },
     { object: 'process', property: 'hrtime', message: `process.hrtime reads the wall clock: ${clock}.` },
     { object: 'performance', property: 'now', message: `performance.now reads the wall clock: ${clock}.` },
   ],
@@ -52,7 +64,15 @@ export const determinismRules = {
         ]),
         ...['crypto', 'node:crypto'].map((name) => ({
           name,
-          importNames: ['randomBytes', 'randomInt', 'randomUUID', 'getRandomValues', 'randomFill', 'randomFillSync', 'webcrypto'],
+          importNames: [
+            'randomBytes',
+            'randomInt',
+            'randomUUID',
+            'getRandomValues',
+            'randomFill',
+            'randomFillSync',
+            'webcrypto',
+          ],
           message: `Global randomness: ${random}.`,
         })),
         ...['perf_hooks', 'node:perf_hooks'].map((name) => ({
