@@ -429,6 +429,17 @@ export class CellReplica {
   private proposeAdmin(request: CellAdminRequest, resolve: (response: CellAdminResponse) => void): void {
     let members: readonly NodeId[] | undefined;
     if (request.kind === 'reconfigure') {
+      // Only an established leader computes the next membership: a follower's view may be
+      // stale, and a change queued during a campaign would be built on that stale view.
+      if (!this.paxos.isLeader) {
+        // A no-op wakes leadership as client work does: with no live-looking leader this
+        // replica campaigns (the no-op is then proposed, harmlessly); else it arms its timer.
+        const woken = this.paxos.proposeNoop();
+        return resolve({
+          kind: 'not-leader',
+          leaderHint: woken.kind === 'notLeader' ? woken.leaderHint : undefined,
+        });
+      }
       const next = nextMembers(this.paxos.currentMembers(), request.change);
       if (next.kind === 'invalid-change') return resolve(next);
       members = next.members;

@@ -75,6 +75,27 @@ function leaderMembers(cluster: CellCluster): readonly NodeId[] | undefined {
   return leader === undefined ? undefined : cluster.cell(leader)?.membership().members;
 }
 
+/**
+ * True when `target` is in effect: a majority of its members' live replicas have applied
+ * past the change (their next index is governed by `target`). Does not rely on exactly one
+ * replica believing it leads (a partitioned old leader may still believe so for a while).
+ */
+function inEffect(cluster: CellCluster, target: readonly NodeId[]): boolean {
+  let count = 0;
+  for (const member of target)
+    if (
+      sameMembers(cluster.cell(member)?.membership().members, target) &&
+      cluster.cell(member)?.describe().self === member
+    )
+      count += 1;
+  return count >= Math.floor(target.length / 2) + 1;
+}
+
+/** The highest applied index among live replicas of `members`. */
+function highestApplied(cluster: CellCluster, members: readonly NodeId[]): number {
+  return Math.max(0, ...members.map((m) => cluster.cell(m)?.describe().appliedIndex ?? 0));
+}
+
 function sameMembers(a: readonly NodeId[] | undefined, b: readonly NodeId[]): boolean {
   return a !== undefined && a.length === b.length && a.every((m, i) => m === b[i]);
 }
@@ -98,7 +119,8 @@ async function proposeChange(
         return { kind: 'chosen', index: response.chosenIndex };
       case 'invalid-change':
         // After an unknown outcome the change may already be in: then it is done.
-        if (sameMembers(leaderMembers(cluster), target)) return { kind: 'chosen', index: undefined };
+        if (sameMembers(leaderMembers(cluster), target) || inEffect(cluster, target))
+          return { kind: 'chosen', index: undefined };
         return { kind: 'failed', reason: response.reason };
       case 'config-change-in-progress':
         await askLeader(cluster, { kind: 'noop' }, hint);
@@ -125,20 +147,18 @@ async function awaitEffect(
 ): Promise<boolean> {
   const hint: { target: string | undefined } = { target: undefined };
   while (cluster.world.nowMs < deadline) {
-    if (sameMembers(leaderMembers(cluster), target)) return true;
+    if (sameMembers(leaderMembers(cluster), target) || inEffect(cluster, target)) return true;
     const response = await askLeader(cluster, { kind: 'noop' }, hint);
     if (response.kind !== 'noop-chosen') await sleep(cluster, pollMs);
   }
   return false;
 }
 
-/** True when `member`'s replica votes and is within `bound` applied entries of the leader. */
+/** True when `member`'s replica votes and is within `bound` applied entries of the most advanced member. */
 function caughtUp(cluster: CellCluster, member: NodeId, bound: number): boolean {
-  const leader = cluster.leader();
   const cell = cluster.cell(member);
-  if (leader === undefined || cell === undefined || !cell.membership().isMember) return false;
-  const leaderApplied = cluster.cell(leader)?.describe().appliedIndex ?? Infinity;
-  return cell.describe().appliedIndex + bound >= leaderApplied;
+  if (cell === undefined || !cell.membership().isMember) return false;
+  return cell.describe().appliedIndex + bound >= highestApplied(cluster, cluster.members);
 }
 
 /**

@@ -173,7 +173,9 @@ export class CellCluster {
       this.world.addHost({ name: host, boot: (env) => this.boot(env) });
       this.serverHosts.push(host);
     }
-    if (this.cells.has(host)) throw new Error(`startLearner: ${host} already runs ${this.selfOf.get(host)}`);
+    const running = this.cell(host);
+    if (running !== undefined && !this.retiredHosts.has(host))
+      throw new Error(`startLearner: ${host} already runs ${this.selfOf.get(host)}`);
     this.selfOf.set(host, member);
     this.learnerSeeds.set(host, [...knownMembers]);
     this.freshLearners.add(host);
@@ -342,6 +344,7 @@ export class CellCluster {
       return;
     }
     // Down: it must not come back with its old state.
+    this.cells.delete(host);
     this.retiredHosts.add(host);
     this.learnerSeeds.delete(host);
   }
