@@ -121,6 +121,23 @@ describe('single changes under faults (paper §2.4)', () => {
     expect(report.ok).toBeGreaterThan(20);
   });
 
+  it('a removed follower learns its removal by itself (onRemoved) and retires after the grace period', async () => {
+    const c = await started(44, 5, 3);
+    const victim = c.members.find((m) => m !== c.leader())!;
+    const outcome = await c.settle(
+      reconfigureCell(c, { kind: 'remove', node: victim }, { retire: false }),
+      20_000,
+    );
+    expect(outcome.kind).toBe('done');
+    if (outcome.kind !== 'done' || outcome.chosenIndex === undefined) return;
+    await c.settle(c.submit(c.leader() ?? c.members[0]!, put('after', 1n)));
+    await c.world.runFor(100);
+    expect(c.cell(victim)!.membership().removedFrom).toBe(outcome.chosenIndex + 3);
+    await c.world.runFor(c.retireAfterMs + 100);
+    expect(c.cell(victim)).toBeUndefined();
+    expect(c.stats.retired).toBe(1);
+  });
+
   it('replaces a node under 10% message loss while a workload runs', async () => {
     const c = await started(34, 5, 3);
     const w = cellWorkload(c, { clients: 2 });
