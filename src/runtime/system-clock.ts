@@ -1,6 +1,7 @@
 // The real Clock: wall time from Date, monotonic time from performance.now, and one timer
 // queue per clock driven by a single Node timer, so same-due timers fire in the order set.
 import type { Clock, TimerHandle } from '../env/index.ts';
+import { MinHeap } from '../env/min-heap.ts';
 
 /** Options of a SystemClock. */
 export interface SystemClockOptions {
@@ -24,55 +25,9 @@ function earlier(a: QueuedTimer, b: QueuedTimer): boolean {
   return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.sequence < b.sequence);
 }
 
-/** A binary min-heap of timers. */
-class TimerHeap {
-  private readonly items: QueuedTimer[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): QueuedTimer | undefined {
-    return this.items[0];
-  }
-
-  push(timer: QueuedTimer): void {
-    const items = this.items;
-    items.push(timer);
-    let index = items.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      const parentItem = items[parent]!;
-      if (!earlier(timer, parentItem)) break;
-      items[index] = parentItem;
-      index = parent;
-    }
-    items[index] = timer;
-  }
-
-  pop(): QueuedTimer | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= items.length) break;
-      const right = left + 1;
-      const child = right < items.length && earlier(items[right]!, items[left]!) ? right : left;
-      if (!earlier(items[child]!, last)) break;
-      items[index] = items[child]!;
-      index = child;
-    }
-    items[index] = last;
-    return top;
-  }
-}
-
 /** The system clock. One per process; every component of the host shares it. */
 export class SystemClock implements Clock {
-  private readonly heap = new TimerHeap();
+  private readonly heap = new MinHeap<QueuedTimer>(earlier);
   private readonly unref: boolean;
   private nextSequence = 0;
   private armed: { readonly dueMs: number; readonly handle: NodeJS.Timeout } | undefined;

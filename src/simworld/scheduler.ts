@@ -2,6 +2,9 @@
 // sequence number), a hash of the trace of what ran, and the run loops that drain promise
 // continuations between events so that every run replays exactly from its seed.
 
+import { MinHeap } from '../env/min-heap.ts';
+import { yieldToEventLoop } from '../runtime/event-loop.ts';
+
 /** What an event does when its time comes. */
 export type EventAction = () => void;
 
@@ -29,52 +32,6 @@ export const PENDING_EVENTS_MAX = 2_000_000;
 
 function earlier(a: ScheduledEvent, b: ScheduledEvent): boolean {
   return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.sequence < b.sequence);
-}
-
-/** A binary min-heap of events by (timeMs, sequence). */
-class EventHeap {
-  private readonly items: ScheduledEvent[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): ScheduledEvent | undefined {
-    return this.items[0];
-  }
-
-  push(event: ScheduledEvent): void {
-    const items = this.items;
-    items.push(event);
-    let index = items.length - 1;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = items[parentIndex]!;
-      if (!earlier(event, parent)) break;
-      items[index] = parent;
-      index = parentIndex;
-    }
-    items[index] = event;
-  }
-
-  pop(): ScheduledEvent | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= items.length) break;
-      const right = left + 1;
-      const child = right < items.length && earlier(items[right]!, items[left]!) ? right : left;
-      if (!earlier(items[child]!, last)) break;
-      items[index] = items[child]!;
-      index = child;
-    }
-    items[index] = last;
-    return top;
-  }
 }
 
 /**
@@ -115,18 +72,6 @@ export class TraceHash {
   }
 }
 
-/**
- * Yields to the host event loop with one macrotask, which runs only after every queued
- * microtask (promise continuation) has run: the single place the simulator lets Node's
- * own scheduling in. It never reads time, so it cannot make a run nondeterministic.
- */
-function drainMicrotasks(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    // eslint-disable-next-line no-restricted-globals -- a macrotask boundary to drain promise continuations; reads no time
-    setImmediate(resolve);
-  });
-}
-
 /** Counters of the run loop, for figures and the cost of draining microtasks. */
 export interface SchedulerStats {
   readonly eventsRun: number;
@@ -142,7 +87,7 @@ export interface SchedulerStats {
 export class Scheduler {
   private nowValueMs = 0;
   private sequence = 0;
-  private readonly heap = new EventHeap();
+  private readonly heap = new MinHeap<ScheduledEvent>(earlier);
   private promisesSettled = false;
   private settledInSync = false;
   private eventsRun = 0;
@@ -230,7 +175,7 @@ export class Scheduler {
       if (this.promisesSettled) {
         this.promisesSettled = false;
         this.microtaskDrains += 1;
-        await drainMicrotasks();
+        await yieldToEventLoop(); // drains promise continuations; reads no time
         continue;
       }
       if (stop?.() === true) return true;
