@@ -3,7 +3,6 @@
 // reader whose every failure is a CellDecodeFailure, caught at each codec's public edge.
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const utf8Encoder = new TextEncoder();
 
 /** Why bytes did not decode. */
 export type CellDecodeReason =
@@ -29,58 +28,8 @@ export class CellDecodeFailure extends Error {
   }
 }
 
-export class Writer {
-  private buffer = new Uint8Array(64);
-  private length = 0;
-
-  private reserve(extra: number): void {
-    if (this.length + extra <= this.buffer.length) return;
-    let capacity = this.buffer.length * 2;
-    while (capacity < this.length + extra) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
-  }
-
-  byte(value: number): void {
-    this.reserve(1);
-    this.buffer[this.length++] = value & 0xff;
-  }
-
-  /** A non-negative safe integer as shortest-form unsigned LEB128. */
-  uint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`uint out of range: ${value}`);
-    let rest = value;
-    while (rest >= 0x80) {
-      this.byte((rest % 0x80) | 0x80);
-      rest = Math.floor(rest / 0x80);
-    }
-    this.byte(rest);
-  }
-
-  bool(value: boolean): void {
-    this.byte(value ? 1 : 0);
-  }
-
-  raw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
-  }
-
-  bytes(bytes: Uint8Array): void {
-    this.uint(bytes.length);
-    this.raw(bytes);
-  }
-
-  text(value: string): void {
-    this.bytes(utf8Encoder.encode(value));
-  }
-
-  finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
-  }
-}
+/** The cell's encodings use the model's canonical writer (same varints, bytes and UTF-8). */
+export { ByteWriter as Writer } from '../model/index.ts';
 
 /** Longest accepted varint (8 bytes of 7 bits cover Number.MAX_SAFE_INTEGER). */
 const UINT_BYTES_MAX = 8;

@@ -13,64 +13,68 @@ const MAGNITUDE_FAST_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const VARINT_BYTES_MAX = 8;
 
 export class ByteWriter {
-  private buffer = new Uint8Array(256);
+  private buffer: Uint8Array;
   private length = 0;
+
+  constructor(initialBytes = 256) {
+    this.buffer = new Uint8Array(initialBytes);
+  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
-    let capacity = this.buffer.length * 2;
+    let capacity = Math.max(1, this.buffer.length) * 2;
     while (capacity < this.length + extra) capacity *= 2;
     const grown = new Uint8Array(capacity);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
 
-  byte(value: number): void {
+  byte(value: number): this {
     this.reserve(1);
-    this.buffer[this.length++] = value;
+    this.buffer[this.length++] = value & 0xff;
+    return this;
   }
 
   /** A non-negative safe integer as a shortest-form unsigned LEB128. */
-  varint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint out of range: ${value}`);
+  uint(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`uint out of range: ${value}`);
     let rest = value;
     while (rest >= 0x80) {
       this.byte((rest % 0x80) | 0x80);
       rest = Math.floor(rest / 0x80);
     }
-    this.byte(rest);
+    return this.byte(rest);
   }
 
-  raw(bytes: Uint8Array): void {
+  raw(bytes: Uint8Array): this {
     this.reserve(bytes.length);
     this.buffer.set(bytes, this.length);
     this.length += bytes.length;
+    return this;
   }
 
-  bytes(bytes: Uint8Array): void {
-    this.varint(bytes.length);
-    this.raw(bytes);
+  /** Length-prefixed bytes. */
+  bytes(bytes: Uint8Array): this {
+    return this.uint(bytes.length).raw(bytes);
   }
 
   /** Length-prefixed UTF-8; ASCII (the common case for keys) is copied without an encoder. */
-  string(text: string): void {
+  text(text: string): this {
     for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) >= 0x80) {
-        this.bytes(utf8Encoder.encode(text));
-        return;
-      }
+      if (text.charCodeAt(i) >= 0x80) return this.bytes(utf8Encoder.encode(text));
     }
-    this.varint(text.length);
+    this.uint(text.length);
     this.reserve(text.length);
     for (let i = 0; i < text.length; i++) this.buffer[this.length++] = text.charCodeAt(i);
+    return this;
   }
 
-  boolean(value: boolean): void {
-    this.byte(value ? 1 : 0);
+  bool(value: boolean): this {
+    return this.byte(value ? 1 : 0);
   }
 
   /** Sign byte (0: >= 0, 1: < 0), then the magnitude as length-prefixed big-endian bytes, no leading zero. */
-  bigint(value: bigint): void {
+  bigint(value: bigint): this {
     this.byte(value < 0n ? 1 : 0);
     const magnitude = value < 0n ? -value : value;
     if (magnitude <= MAGNITUDE_FAST_MAX) {
@@ -80,15 +84,15 @@ export class ByteWriter {
         digits.push(rest % 256);
         rest = Math.floor(rest / 256);
       }
-      this.varint(digits.length);
+      this.uint(digits.length);
       for (let i = digits.length - 1; i >= 0; i--) this.byte(digits[i] as number);
-      return;
+      return this;
     }
     let hex = magnitude.toString(16);
     if (hex.length % 2 === 1) hex = `0${hex}`;
     const bytes = new Uint8Array(hex.length / 2);
     for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    this.bytes(bytes);
+    return this.bytes(bytes);
   }
 
   /** Forgets the contents, keeping the buffer (for a writer reused in a hot loop). */
@@ -148,7 +152,7 @@ export class ByteReader {
     return value;
   }
 
-  varint(field: string): number {
+  uint(field: string): number {
     const start = this.offset;
     let value = 0;
     let scale = 1;
@@ -174,10 +178,10 @@ export class ByteReader {
   }
 
   bytes(field: string): Uint8Array {
-    return this.raw(field, this.varint(field));
+    return this.raw(field, this.uint(field));
   }
 
-  string(field: string): string {
+  text(field: string): string {
     const start = this.offset;
     const bytes = this.bytes(field);
     try {
@@ -187,7 +191,7 @@ export class ByteReader {
     }
   }
 
-  boolean(field: string): boolean {
+  bool(field: string): boolean {
     const value = this.byte(field);
     if (value > 1) this.fail(field, 'non-canonical', `boolean byte ${value}`, this.offset - 1);
     return value === 1;
@@ -218,23 +222,23 @@ export class ByteReader {
 }
 
 export function writeList<T>(writer: ByteWriter, list: readonly T[], write: (entry: T) => void): void {
-  writer.varint(list.length);
+  writer.uint(list.length);
   for (const entry of list) write(entry);
 }
 
 /** Reads a counted list; every entry takes at least one byte, so hostile counts end as `truncated`. */
 export function readList<T>(reader: ByteReader, field: string, read: (field: string) => T): T[] {
-  const count = reader.varint(`${field}.length`);
+  const count = reader.uint(`${field}.length`);
   const list: T[] = [];
   for (let i = 0; i < count; i++) list.push(read(`${field}[${i}]`));
   return list;
 }
 
 export function writeOptionalKey(writer: ByteWriter, key: string | undefined): void {
-  writer.boolean(key !== undefined);
-  if (key !== undefined) writer.string(key);
+  writer.bool(key !== undefined);
+  if (key !== undefined) writer.text(key);
 }
 
 export function readOptionalKey(reader: ByteReader, field: string): string | undefined {
-  return reader.boolean(`${field}.present`) ? reader.string(field) : undefined;
+  return reader.bool(`${field}.present`) ? reader.text(field) : undefined;
 }

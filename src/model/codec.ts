@@ -70,7 +70,7 @@ export function decodeValue(input: Uint8Array): Decoded<Value> {
 function writeCondition(writer: ByteWriter, condition: Condition): void {
   const tag = condition.kind === 'compare' ? condition.comparison : condition.kind;
   writer.byte(CONDITION_TAGS.indexOf(tag));
-  writer.string(condition.key);
+  writer.text(condition.key);
   switch (condition.kind) {
     case 'exists':
     case 'absent':
@@ -78,9 +78,11 @@ function writeCondition(writer: ByteWriter, condition: Condition): void {
     case 'equals':
       return writeValue(writer, condition.value);
     case 'version-equals':
-      return writer.varint(condition.version);
+      writer.uint(condition.version);
+      return;
     case 'compare':
-      return writer.bigint(condition.operand);
+      writer.bigint(condition.operand);
+      return;
   }
 }
 
@@ -88,7 +90,7 @@ function readCondition(reader: ByteReader, field: string): Condition {
   const start = reader.position;
   const tag = CONDITION_TAGS[reader.byte(`${field}.kind`)];
   if (tag === undefined) return reader.fail(`${field}.kind`, 'unknown-tag', 'condition tag', start);
-  const key = reader.string(`${field}.key`);
+  const key = reader.text(`${field}.key`);
   switch (tag) {
     case 'exists':
     case 'absent':
@@ -96,7 +98,7 @@ function readCondition(reader: ByteReader, field: string): Condition {
     case 'equals':
       return { kind: 'equals', key, value: readValue(reader, `${field}.value`) };
     case 'version-equals':
-      return { kind: 'version-equals', key, version: reader.varint(`${field}.version`) };
+      return { kind: 'version-equals', key, version: reader.uint(`${field}.version`) };
     default:
       return { kind: 'compare', key, comparison: tag, operand: reader.bigint(`${field}.operand`) };
   }
@@ -104,14 +106,15 @@ function readCondition(reader: ByteReader, field: string): Condition {
 
 function writeWrite(writer: ByteWriter, write: Write): void {
   writer.byte(WRITE_TAGS.indexOf(write.kind));
-  writer.string(write.key);
+  writer.text(write.key);
   switch (write.kind) {
     case 'put':
       return writeValue(writer, write.value);
     case 'delete':
       return;
     case 'increment':
-      return writer.bigint(write.delta);
+      writer.bigint(write.delta);
+      return;
   }
 }
 
@@ -119,7 +122,7 @@ function readWrite(reader: ByteReader, field: string): Write {
   const start = reader.position;
   const tag = WRITE_TAGS[reader.byte(`${field}.kind`)];
   if (tag === undefined) return reader.fail(`${field}.kind`, 'unknown-tag', 'write tag', start);
-  const key = reader.string(`${field}.key`);
+  const key = reader.text(`${field}.key`);
   switch (tag) {
     case 'put':
       return { kind: 'put', key, value: readValue(reader, `${field}.value`) };
@@ -131,13 +134,13 @@ function readWrite(reader: ByteReader, field: string): Write {
 }
 
 function writeTransaction(writer: ByteWriter, transaction: Transaction): void {
-  writeList(writer, transaction.reads, (key) => writer.string(key));
+  writeList(writer, transaction.reads, (key) => writer.text(key));
   writeList(writer, transaction.conditions, (condition) => writeCondition(writer, condition));
   writeList(writer, transaction.writes, (write) => writeWrite(writer, write));
 }
 
 function readTransaction(reader: ByteReader): Transaction {
-  const reads = readList(reader, 'reads', (field) => reader.string(field));
+  const reads = readList(reader, 'reads', (field) => reader.text(field));
   const conditions = readList(reader, 'conditions', (field) => readCondition(reader, field));
   const writes = readList(reader, 'writes', (field) => readWrite(reader, field));
   return { kind: 'transaction', formatVersion: FORMAT_VERSION, reads, conditions, writes };
@@ -146,29 +149,29 @@ function readTransaction(reader: ByteReader): Transaction {
 function writeScan(writer: ByteWriter, scan: Scan): void {
   if (scan.range.kind === 'range') {
     writer.byte(0);
-    writer.string(scan.range.start);
+    writer.text(scan.range.start);
     writeOptionalKey(writer, scan.range.end);
   } else {
     writer.byte(1);
-    writer.string(scan.range.prefix);
+    writer.text(scan.range.prefix);
   }
-  writer.varint(scan.limit);
+  writer.uint(scan.limit);
   writeOptionalKey(writer, scan.cursor);
 }
 
 function readScanRange(reader: ByteReader): ScanRange {
   const start = reader.position;
   const tag = reader.byte('range.kind');
-  if (tag === 1) return { kind: 'prefix', prefix: reader.string('range.prefix') };
+  if (tag === 1) return { kind: 'prefix', prefix: reader.text('range.prefix') };
   if (tag !== 0) return reader.fail('range.kind', 'unknown-tag', `range tag ${tag}`, start);
-  const rangeStart = reader.string('range.start');
+  const rangeStart = reader.text('range.start');
   const end = readOptionalKey(reader, 'range.end');
   return end === undefined ? { kind: 'range', start: rangeStart } : { kind: 'range', start: rangeStart, end };
 }
 
 function readScan(reader: ByteReader): Scan {
   const range = readScanRange(reader);
-  const limit = reader.varint('limit');
+  const limit = reader.uint('limit');
   const cursor = readOptionalKey(reader, 'cursor');
   const base = { kind: 'scan', formatVersion: FORMAT_VERSION, range, limit } as const;
   return cursor === undefined ? base : { ...base, cursor };

@@ -41,3 +41,5 @@ export {
   encodeSnapshot,
   encodeValue,
 } from './codec.ts';
+/** The canonical byte writer (shortest LEB128, length-prefixed bytes and UTF-8), shared by every layer's codec. */
+export { ByteWriter } from './codec-io.ts';

@@ -31,31 +31,31 @@ function readTag<T>(reader: ByteReader, field: string, tags: readonly T[]): T {
 }
 
 function writeRead(writer: ByteWriter, read: ReadResult): void {
-  writer.string(read.key);
-  writer.boolean(read.found);
+  writer.text(read.key);
+  writer.bool(read.found);
   if (read.found) {
     writeValue(writer, read.value);
-    writer.varint(read.version);
+    writer.uint(read.version);
   }
 }
 
 function readRead(reader: ByteReader, field: string): ReadResult {
-  const key = reader.string(`${field}.key`);
-  if (!reader.boolean(`${field}.found`)) return { key, found: false };
+  const key = reader.text(`${field}.key`);
+  if (!reader.bool(`${field}.found`)) return { key, found: false };
   const value = readValue(reader, `${field}.value`);
-  return { key, found: true, value, version: logIndex(reader.varint(`${field}.version`)) };
+  return { key, found: true, value, version: logIndex(reader.uint(`${field}.version`)) };
 }
 
 export function writeEntry(writer: ByteWriter, entry: StoredEntry): void {
-  writer.string(entry.key);
+  writer.text(entry.key);
   writeValue(writer, entry.value);
-  writer.varint(entry.version);
+  writer.uint(entry.version);
 }
 
 export function readEntry(reader: ByteReader, field: string): StoredEntry {
-  const key = reader.string(`${field}.key`);
+  const key = reader.text(`${field}.key`);
   const value = readValue(reader, `${field}.value`);
-  return { key, value, version: logIndex(reader.varint(`${field}.version`)) };
+  return { key, value, version: logIndex(reader.uint(`${field}.version`)) };
 }
 
 function writeFailure(writer: ByteWriter, failure: TransactionFailure): void {
@@ -63,8 +63,8 @@ function writeFailure(writer: ByteWriter, failure: TransactionFailure): void {
   switch (failure.kind) {
     case 'condition-failed':
     case 'write-failed':
-      writer.varint(failure.index);
-      writer.string(failure.key);
+      writer.uint(failure.index);
+      writer.text(failure.key);
       writer.byte(
         failure.kind === 'condition-failed'
           ? CONDITION_REASONS.indexOf(failure.reason)
@@ -72,8 +72,8 @@ function writeFailure(writer: ByteWriter, failure: TransactionFailure): void {
       );
       return;
     case 'partition-full':
-      writer.varint(failure.partitionBytes);
-      writer.varint(failure.partitionBytesMax);
+      writer.uint(failure.partitionBytes);
+      writer.uint(failure.partitionBytesMax);
       return;
   }
 }
@@ -81,11 +81,11 @@ function writeFailure(writer: ByteWriter, failure: TransactionFailure): void {
 function readFailure(reader: ByteReader): TransactionFailure {
   const kind = readTag(reader, 'failure.kind', FAILURE_TAGS);
   if (kind === 'partition-full') {
-    const partitionBytes = reader.varint('failure.partitionBytes');
-    return { kind, partitionBytes, partitionBytesMax: reader.varint('failure.partitionBytesMax') };
+    const partitionBytes = reader.uint('failure.partitionBytes');
+    return { kind, partitionBytes, partitionBytesMax: reader.uint('failure.partitionBytesMax') };
   }
-  const index = reader.varint('failure.index');
-  const key = reader.string('failure.key');
+  const index = reader.uint('failure.index');
+  const key = reader.text('failure.key');
   if (kind === 'condition-failed') {
     return { kind, index, key, reason: readTag(reader, 'failure.reason', CONDITION_REASONS) };
   }
@@ -104,9 +104,10 @@ export function writeResult(writer: ByteWriter, result: OperationResult): void {
       writeList(writer, result.entries, (entry) => writeEntry(writer, entry));
       return writeOptionalKey(writer, result.nextCursor);
     case 'rejected':
-      writer.string(result.error.field);
-      writer.string(result.error.reason);
-      return writer.string(result.error.message);
+      writer.text(result.error.field);
+      writer.text(result.error.reason);
+      writer.text(result.error.message);
+      return;
   }
 }
 
@@ -125,9 +126,9 @@ export function readResult(reader: ByteReader): OperationResult {
       return nextCursor === undefined ? { kind, entries } : { kind, entries, nextCursor };
     }
     case 'rejected': {
-      const field = reader.string('error.field');
-      const reason = reader.string('error.reason');
-      return { kind, error: { kind: 'invalid', field, reason, message: reader.string('error.message') } };
+      const field = reader.text('error.field');
+      const reason = reader.text('error.reason');
+      return { kind, error: { kind: 'invalid', field, reason, message: reader.text('error.message') } };
     }
   }
 }

@@ -24,8 +24,8 @@ const LIMIT_NAMES = [
 const DIGEST_BYTES = 32;
 
 export function writeSnapshot(writer: ByteWriter, state: ModelState): void {
-  for (const name of LIMIT_NAMES) writer.varint(state.limits[name]);
-  writer.varint(state.appliedIndex);
+  for (const name of LIMIT_NAMES) writer.uint(state.limits[name]);
+  writer.uint(state.appliedIndex);
   const entries: StoredEntry[] = [];
   treeVisitFrom(state.tree, '', false, (node) => {
     entries.push({ key: node.key, value: node.value.value, version: node.value.version });
@@ -43,7 +43,7 @@ export function writeSnapshot(writer: ByteWriter, state: ModelState): void {
 
 function readLimits(reader: ByteReader): ModelLimits {
   const limits: Record<string, number> = {};
-  for (const name of LIMIT_NAMES) limits[name] = reader.varint(`limits.${name}`);
+  for (const name of LIMIT_NAMES) limits[name] = reader.uint(`limits.${name}`);
   return limits as unknown as ModelLimits;
 }
 
@@ -80,7 +80,7 @@ export function readSnapshot(reader: ByteReader): ModelState {
     entryCount: 0,
     partitionBytes: 0,
     digest: 0n,
-    appliedIndex: logIndex(reader.varint('appliedIndex')),
+    appliedIndex: logIndex(reader.uint('appliedIndex')),
   };
   let previousKey: string | undefined;
   readList(reader, 'entries', (field) => {

@@ -55,9 +55,9 @@ const entryWriter = new ByteWriter();
 
 export function entryHash(key: Key, value: Value, version: LogIndex): bigint {
   entryWriter.reset();
-  entryWriter.string(key);
+  entryWriter.text(key);
   writeValue(entryWriter, value);
-  entryWriter.varint(version);
+  entryWriter.uint(version);
   return BigInt(`0x${createHash('sha256').update(entryWriter.view()).digest('hex')}`);
 }
 

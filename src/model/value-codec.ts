@@ -13,7 +13,7 @@ export function writeValue(writer: ByteWriter, value: Value): void {
     writer.bigint(value);
   } else if (typeof value === 'boolean') {
     writer.byte(VALUE_TAG_BOOLEAN);
-    writer.boolean(value);
+    writer.bool(value);
   } else {
     writer.byte(VALUE_TAG_BYTES);
     writer.bytes(value);
@@ -29,7 +29,7 @@ export function readValue(reader: ByteReader, field: string): Value {
     case VALUE_TAG_INTEGER:
       return reader.bigint(field);
     case VALUE_TAG_BOOLEAN:
-      return reader.boolean(field);
+      return reader.bool(field);
     default:
       return reader.fail(`${field}.tag`, 'unknown-tag', `value tag ${tag}`, start);
   }

@@ -15,61 +15,8 @@ export class ByteDecodeFailure extends Error {
   }
 }
 
-export class ByteWriter {
-  private buffer: Uint8Array;
-  private length = 0;
-
-  constructor(initialBytes = 64) {
-    this.buffer = new Uint8Array(initialBytes);
-  }
-
-  private reserve(extra: number): void {
-    if (this.length + extra <= this.buffer.length) return;
-    let capacity = this.buffer.length * 2;
-    while (capacity < this.length + extra) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
-  }
-
-  byte(value: number): this {
-    this.reserve(1);
-    this.buffer[this.length++] = value & 0xff;
-    return this;
-  }
-
-  /** A non-negative safe integer as shortest-form unsigned LEB128. */
-  uint(value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`uint out of range: ${value}`);
-    let rest = value;
-    while (rest >= 0x80) {
-      this.byte((rest % 0x80) | 0x80);
-      rest = Math.floor(rest / 0x80);
-    }
-    return this.byte(rest);
-  }
-
-  raw(bytes: Uint8Array): this {
-    this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
-    return this;
-  }
-
-  /** Length-prefixed bytes. */
-  bytes(bytes: Uint8Array): this {
-    return this.uint(bytes.length).raw(bytes);
-  }
-
-  /** Length-prefixed UTF-8. */
-  text(text: string): this {
-    return this.bytes(utf8Encoder.encode(text));
-  }
-
-  finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
-  }
-}
+/** The node's envelopes use the model's canonical writer (same varints, bytes and UTF-8). */
+export { ByteWriter } from '../model/index.ts';
 
 export class ByteReader {
   private offset = 0;
