@@ -12,8 +12,14 @@ export const errorStatus = {
   /** 404: the cell left the nodes asked; `members` says where it is now (paper §2.5). */
   'cell-moved': 404,
   'route-not-found': 404,
+  /** 404: no operation with this id on this node (operations live on the node that runs them). */
+  'operation-not-found': 404,
+  /** 400: the membership change does not fit the cell (already a member, not a member, last one). */
+  'invalid-change': 400,
   /** 409: the cell exists with other members than the request named. */
   'cell-exists': 409,
+  /** 409: another membership change or move of the cell is in progress; retry when it is done. */
+  'change-in-progress': 409,
   /** 413: the body is larger than the server's bodyLimit. */
   'too-large': 413,
   'unsupported-media-type': 415,
@@ -37,6 +43,8 @@ export interface ErrorBody {
   readonly members?: readonly string[];
   readonly retryAfterMs?: number;
   readonly appliedIndex?: number;
+  /** The running operation that holds the cell (409 change-in-progress from a move). */
+  readonly operationId?: string;
 }
 
 /** An error answer: status, optional Retry-After seconds, and the body. */

@@ -102,6 +102,18 @@ export function createApiMetrics(node: NodeService, transport?: () => TransportC
   );
   nodeGauge(
     registry,
+    'physalia_reconfigurations_total',
+    'Membership changes this node ran to completion (each step of a move counts)',
+    () => node.metrics().reconfigurations,
+  );
+  nodeGauge(
+    registry,
+    'physalia_cells_retired_total',
+    'Replicas deleted after a reconfiguration removed them',
+    () => node.metrics().cellsRetired,
+  );
+  nodeGauge(
+    registry,
     'physalia_frames_received_total',
     'Node frames received',
     () => node.metrics().framesReceived,

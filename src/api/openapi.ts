@@ -16,6 +16,28 @@ const errorResponses = {
   },
   '504': { description: '`outcome-unknown`: may or may not have been applied', content: json(ref('Error')) },
 };
+const reconfigureErrors = {
+  '400': {
+    description:
+      'Malformed body (`invalid`, with `field`) or a change that does not fit the cell (`invalid-change`)',
+    content: json(ref('Error')),
+  },
+  '404': errorResponses['404'],
+  '409': {
+    description: '`change-in-progress`: another change or move of the cell runs; retry once it is done',
+    content: json(ref('Error')),
+  },
+  '503': {
+    description:
+      '`unavailable` (no leader, new node unreachable; with Retry-After): nothing changed, safe to retry',
+    content: json(ref('Error')),
+  },
+  '504': {
+    description:
+      '`outcome-unknown`: the deadline passed after the change may have been chosen; describe the cell',
+    content: json(ref('Error')),
+  },
+};
 const cellParam = {
   name: 'cellId',
   in: 'path',
@@ -140,9 +162,10 @@ const schemas = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['cellId', 'members', 'loaded'],
+          required: ['cellId', 'member', 'members', 'loaded'],
           properties: {
             cellId: { type: 'string' },
+            member: { type: 'string', description: 'The member id this node runs the cell as' },
             members: { type: 'array', items: { type: 'string' } },
             loaded: { type: 'boolean' },
           },
@@ -168,6 +191,63 @@ const schemas = {
         },
       },
     },
+  },
+  MembershipChange: {
+    type: 'object',
+    description: 'A single-node change in member ids (`node#k` is the k-th incarnation on that node)',
+    required: ['kind'],
+    properties: {
+      kind: { type: 'string', enum: ['add', 'remove', 'replace'] },
+      node: { type: 'string', description: 'add and remove' },
+      remove: { type: 'string', description: 'replace' },
+      add: { type: 'string', description: 'replace' },
+    },
+  },
+  MembershipStep: {
+    type: 'object',
+    required: ['change', 'members', 'retired', 'elapsedMs'],
+    properties: {
+      cellId: { type: 'string' },
+      change: ref('MembershipChange'),
+      members: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Members once the change is in effect',
+      },
+      chosenIndex: {
+        type: 'integer',
+        description: 'Log index the change was chosen at (absent if only seen in effect)',
+      },
+      retired: {
+        type: 'boolean',
+        description: 'The removed member deleted its replica and leaves a forwarding pointer',
+      },
+      elapsedMs: { type: 'integer' },
+    },
+  },
+  Operation: {
+    type: 'object',
+    description:
+      'A long-running operation (a move), polled at GET /v1/operations/{id} on the node that runs it',
+    required: ['id', 'kind', 'cellId', 'node', 'to', 'state', 'startedAtMs', 'steps'],
+    properties: {
+      id: { type: 'string' },
+      kind: { type: 'string', enum: ['move'] },
+      cellId: { type: 'string' },
+      node: { type: 'string', description: 'The node whose API runs it' },
+      to: { type: 'array', items: { type: 'string' } },
+      state: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
+      startedAtMs: { type: 'integer' },
+      finishedAtMs: { type: 'integer' },
+      steps: { type: 'array', items: ref('MembershipStep') },
+      members: { type: 'array', items: { type: 'string' }, description: 'Once succeeded' },
+      error: ref('Error'),
+    },
+  },
+  NoopResult: {
+    type: 'object',
+    required: ['cellId', 'index'],
+    properties: { cellId: { type: 'string' }, index: { type: 'integer' } },
   },
   Colony: {
     type: 'object',
@@ -202,7 +282,10 @@ const schemas = {
           'cell-not-found',
           'cell-moved',
           'route-not-found',
+          'operation-not-found',
+          'invalid-change',
           'cell-exists',
+          'change-in-progress',
           'too-large',
           'unsupported-media-type',
           'overloaded',
@@ -217,6 +300,7 @@ const schemas = {
       members: { type: 'array', items: { type: 'string' } },
       retryAfterMs: { type: 'integer' },
       appliedIndex: { type: 'integer' },
+      operationId: { type: 'string' },
     },
   },
 };
@@ -338,6 +422,84 @@ export const openApiDocument = {
           }),
         },
         responses: { '200': { description: 'A page', content: json(ref('ScanResult')) }, ...errorResponses },
+      },
+    },
+    '/v1/cells/{cellId}/members': {
+      post: {
+        summary:
+          'Add, remove or replace one member (paper §2.4); answered once the change is in effect, the new member caught up and the removed one retired',
+        description:
+          'Exactly one of add, remove, replace. Name nodes by node id; the added node runs a fresh incarnation `node#k` (its replica is created on it before the change is proposed). `remove` also accepts a member id. Synchronous, bounded by timeoutMs.',
+        parameters: [cellParam],
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            properties: {
+              add: { type: 'string' },
+              remove: { type: 'string' },
+              replace: {
+                type: 'object',
+                required: ['remove', 'add'],
+                properties: { remove: { type: 'string' }, add: { type: 'string' } },
+              },
+              timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000, description: 'default 60000' },
+            },
+          }),
+        },
+        responses: {
+          '200': { description: 'The change is in effect', content: json(ref('MembershipStep')) },
+          ...reconfigureErrors,
+        },
+      },
+    },
+    '/v1/cells/{cellId}/move': {
+      post: {
+        summary: 'Move the cell onto other nodes, one replacement at a time, each caught up before the next',
+        description:
+          'Long: answered 202 with an operation (Location header) to poll at GET /v1/operations/{id} on this node. Safe to start again after a failure: it resumes from where the cell is.',
+        parameters: [cellParam],
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['to'],
+            properties: {
+              to: { type: 'array', items: { type: 'string' }, description: 'Node ids' },
+              timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000, description: 'default 600000' },
+            },
+          }),
+        },
+        responses: {
+          '202': { description: 'Started', content: json(ref('Operation')) },
+          ...reconfigureErrors,
+        },
+      },
+    },
+    '/v1/cells/{cellId}/noop': {
+      post: {
+        summary: 'Have the leader choose one no-op (a change takes effect alpha entries after it is chosen)',
+        parameters: [cellParam],
+        responses: { '200': { description: 'Chosen', content: json(ref('NoopResult')) }, ...errorResponses },
+      },
+    },
+    '/v1/operations/{operationId}': {
+      get: {
+        summary: 'A long-running operation of this node',
+        parameters: [
+          { name: 'operationId', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: 'waitMs',
+            in: 'query',
+            description: 'Wait up to this long for it to finish (long poll)',
+            schema: { type: 'integer', minimum: 0, maximum: 30_000 },
+          },
+        ],
+        responses: {
+          '200': { description: 'The operation', content: json(ref('Operation')) },
+          '404': { description: '`operation-not-found` on this node', content: json(ref('Error')) },
+          '400': errorResponses['400'],
+        },
       },
     },
     '/v1/cells/{cellId}/leases/{name}/acquire': leasePath('acquire'),

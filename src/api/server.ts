@@ -1,5 +1,6 @@
 // The HTTP API of one node (fastify 5): cells, transactions, scans and leases on top of the
-// NodeService (any node accepts any request and the node forwards it), health, metrics, OpenAPI.
+// NodeService (any node accepts any request and the node forwards it), membership changes and
+// moves (reconfig.ts), health, metrics, OpenAPI.
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../env/index.ts';
@@ -15,6 +16,8 @@ import type { Decoded, ReadOptions } from './json.ts';
 import { createApiMetrics } from './metrics.ts';
 import type { TransportCounters } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { OperationTable } from './operations.ts';
+import { changeMembers, getOperation, noop, startMove } from './reconfig.ts';
 import { defaultReplicas, placeCell, replicasMax } from './placement.ts';
 import type { TopologyEntry } from './placement.ts';
 
@@ -35,11 +38,17 @@ export interface ApiServerOptions {
   readonly transportCounters?: () => TransportCounters;
 }
 
-type Reply = { readonly status: number; readonly body: unknown; readonly retryAfterSeconds?: number };
+type Reply = {
+  readonly status: number;
+  readonly body: unknown;
+  readonly retryAfterSeconds?: number;
+  readonly location?: string;
+};
 
 function send(reply: FastifyReply, answer: Reply | ErrorReply): FastifyReply {
   if (answer.retryAfterSeconds !== undefined)
     void reply.header('retry-after', String(answer.retryAfterSeconds));
+  if ('location' in answer && answer.location !== undefined) void reply.header('location', answer.location);
   return reply.code(answer.status).send(answer.body);
 }
 
@@ -272,6 +281,26 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     'POST',
     '/v1/cells/:cellId/scan',
     withCell((cellId, request) => submitOperation(node, cellId, decodeScanBody(request.body))),
+  );
+  const operations = new OperationTable(node, clock);
+  const nodes = new Set(options.topology.map((entry) => entry.nodeId as string));
+  route(
+    'POST',
+    '/v1/cells/:cellId/members',
+    withCell((cellId, request) => changeMembers(node, operations, nodes, cellId, request.body)),
+  );
+  route(
+    'POST',
+    '/v1/cells/:cellId/move',
+    withCell((cellId, request) => startMove(node, operations, nodes, cellId, request.body)),
+  );
+  route(
+    'POST',
+    '/v1/cells/:cellId/noop',
+    withCell((cellId) => noop(node, cellId)),
+  );
+  route('GET', '/v1/operations/:operationId', (request) =>
+    getOperation(operations, (request.params as { operationId: string }).operationId, request.query),
   );
   for (const action of ['acquire', 'renew', 'release'] as const) {
     route(

@@ -1,5 +1,5 @@
 // The binding of the node to the real cell replica (src/cell/): CellReplica with the given
-// options, and the cell's request and response codecs.
+// options (plus each replica's own hooks), and the cell's request and response codecs.
 import {
   CellReplica,
   decodeCellRequest,
@@ -9,15 +9,29 @@ import {
   encodeCellResponse,
 } from '../cell/index.ts';
 import type { CellOptions } from '../cell/index.ts';
-import type { CellBinding } from './cell-contract.ts';
+import type { CellBinding, ReplicaHooks } from './cell-contract.ts';
+
+/** The options of one replica: the shared ones, with this replica's removal hook. */
+function withHooks(full: CellOptions, hooks: ReplicaHooks | undefined): CellOptions {
+  const onRemoved = hooks?.onRemoved;
+  if (onRemoved === undefined) return full;
+  const shared = full.onRemoved;
+  return {
+    ...full,
+    onRemoved: (index) => {
+      shared?.(index);
+      onRemoved(index);
+    },
+  };
+}
 
 /** The real cell replica, every replica of this node with the same options. */
 export function realCellBinding(options: Partial<CellOptions> = {}): CellBinding {
   const full: CellOptions = { ...defaultCellOptions, ...options };
   return {
     tickMs: full.tickMs,
-    create: (env, members) => CellReplica.create(env, members, full),
-    load: (env) => CellReplica.load(env, full),
+    create: (env, members, hooks) => CellReplica.create(env, members, withHooks(full, hooks)),
+    load: (env, hooks) => CellReplica.load(env, withHooks(full, hooks)),
     destroy: (storage, cellId) => CellReplica.destroy(storage, cellId),
     encodeRequest: encodeCellRequest,
     decodeRequest: (bytes) => {

@@ -3,16 +3,29 @@
 // real CellReplica or, in focused tests, by a stand-in.
 import type { Storage } from '../env/index.ts';
 import type { NodeId } from '../paxos/index.ts';
-import type { CellDescription, CellEnv, CellId, CellRequest, CellResponse } from '../cell/index.ts';
-
-export type {
+import type {
+  CellAdminRequest,
+  CellAdminResponse,
   CellDescription,
   CellEnv,
   CellId,
+  CellMembershipStatus,
+  CellRequest,
+  CellResponse,
+} from '../cell/index.ts';
+
+export type {
+  CellAdminRequest,
+  CellAdminResponse,
+  CellDescription,
+  CellEnv,
+  CellId,
+  CellMembershipStatus,
   CellRequest,
   CellResponse,
   Consistency,
   LeaseOutcome,
+  MembershipChange,
 } from '../cell/index.ts';
 
 /** One in-memory cell replica, as the node drives it (CellReplica satisfies it). */
@@ -22,17 +35,31 @@ export interface CellReplicaLike {
   readonly wantsTick: boolean;
   readonly isQuiescent: boolean;
   submit(request: CellRequest): Promise<CellResponse>;
+  /** A membership change or a no-op (paper §2.4); answered once chosen or refused. */
+  admin(request: CellAdminRequest): Promise<CellAdminResponse>;
+  /** The membership this replica knows (of the next index), and whether it was removed. */
+  membership(): CellMembershipStatus;
   describe(): CellDescription;
   close(): void;
+}
+
+/** What the node wants to hear from one replica. */
+export interface ReplicaHooks {
+  /** The replica applied a change that removes it; it votes below `removedFromIndex` only. */
+  readonly onRemoved?: (removedFromIndex: number) => void;
 }
 
 /** How the node makes, loads and destroys replicas, and encodes requests it forwards. */
 export interface CellBinding {
   /** The node ticks every cell that wants ticks this often (the cell's `tickMs`). */
   readonly tickMs: number;
-  create(env: CellEnv, members: readonly NodeId[]): Promise<CellReplicaLike>;
+  /**
+   * A brand-new replica running as `env.self`, told `members`. When `env.self` is not among
+   * them it starts as an empty learner that only learns until a change makes it a member.
+   */
+  create(env: CellEnv, members: readonly NodeId[], hooks?: ReplicaHooks): Promise<CellReplicaLike>;
   /** Undefined when the cell has no state here; rejects when its stored state is corrupt. */
-  load(env: CellEnv): Promise<CellReplicaLike | undefined>;
+  load(env: CellEnv, hooks?: ReplicaHooks): Promise<CellReplicaLike | undefined>;
   destroy(storage: Storage, cellId: CellId): Promise<void>;
   encodeRequest(request: CellRequest): Uint8Array;
   decodeRequest(bytes: Uint8Array): CellRequest | undefined;

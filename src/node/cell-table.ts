@@ -2,8 +2,15 @@
 // eviction of quiescent replicas (by count and by idle time), and the set of active
 // replicas that the node's single timer ticks (paper §2.1: many cells per node, idle ones cheap).
 import type { Clock } from '../env/index.ts';
-import type { CellBinding, CellEnv, CellId, CellReplicaLike } from './cell-contract.ts';
+import type { NodeId } from '../paxos/index.ts';
+import type { CellId, CellReplicaLike } from './cell-contract.ts';
 import type { NodeLimits } from './limits.ts';
+
+/** Loads a hosted cell's replica from storage: the member id it runs as, and the loading. */
+export type ReplicaLoader = (cellId: CellId) => {
+  readonly self: NodeId;
+  readonly loading: Promise<CellReplicaLike | undefined>;
+};
 
 /** Work waiting for a replica; called with undefined when the cell could not be loaded. */
 export type ReplicaWork = (replica: CellReplicaLike | undefined) => void;
@@ -11,11 +18,14 @@ export type ReplicaWork = (replica: CellReplicaLike | undefined) => void;
 interface ReadySlot {
   readonly state: 'ready';
   readonly replica: CellReplicaLike;
+  /** The member id the replica runs as (messages for other incarnations are not for it). */
+  readonly self: NodeId;
   lastActiveMs: number;
 }
 
 interface LoadingSlot {
   readonly state: 'loading';
+  readonly self: NodeId;
   readonly queue: ReplicaWork[];
   readonly done: Promise<CellReplicaLike | undefined>;
 }
@@ -41,8 +51,7 @@ export class CellTable {
   private closed = false;
 
   constructor(
-    private readonly binding: CellBinding,
-    private readonly envFor: (cellId: CellId) => CellEnv,
+    private readonly loader: ReplicaLoader,
     private readonly clock: Clock,
     private readonly limits: NodeLimits,
     private readonly events: CellTableEvents,
@@ -58,6 +67,17 @@ export class CellTable {
 
   isLoaded(cellId: CellId): boolean {
     return this.slots.get(cellId)?.state === 'ready';
+  }
+
+  /** The replica if it is in memory now (no load, no touch). */
+  peek(cellId: CellId): CellReplicaLike | undefined {
+    const slot = this.slots.get(cellId);
+    return slot?.state === 'ready' ? slot.replica : undefined;
+  }
+
+  /** The member id the in-memory (or loading) replica of the cell runs as. */
+  selfOf(cellId: CellId): NodeId | undefined {
+    return this.slots.get(cellId)?.self;
   }
 
   /** Runs `work` with the replica now if in memory, after loading if not (when `hosted`). */
@@ -77,8 +97,8 @@ export class CellTable {
       work(undefined);
       return;
     }
-    const loading = this.install(cellId, this.binding.load(this.envFor(cellId)), 'load');
-    this.enqueue(cellId, loading, work);
+    const { self, loading } = this.loader(cellId);
+    this.enqueue(cellId, this.install(cellId, self, loading, 'load'), work);
   }
 
   /** Resolves with the replica once loaded (or loading finished), undefined if not hosted. */
@@ -86,10 +106,14 @@ export class CellTable {
     return new Promise((resolve) => this.withReplica(cellId, hosted, resolve));
   }
 
-  /** Makes a brand-new replica in memory (after its registry record is durable). */
-  async create(cellId: CellId, made: Promise<CellReplicaLike>): Promise<CellReplicaLike | undefined> {
+  /** Makes a brand-new replica running as `self` in memory (after its registry record is durable). */
+  async create(
+    cellId: CellId,
+    self: NodeId,
+    make: () => Promise<CellReplicaLike>,
+  ): Promise<CellReplicaLike | undefined> {
     await this.remove(cellId);
-    const slot = this.install(cellId, made, 'create');
+    const slot = this.install(cellId, self, make(), 'create');
     return slot.done;
   }
 
@@ -177,24 +201,26 @@ export class CellTable {
 
   private install(
     cellId: CellId,
+    self: NodeId,
     making: Promise<CellReplicaLike | undefined>,
     why: 'load' | 'create',
   ): LoadingSlot {
     const queue: ReplicaWork[] = [];
     const done = making.then(
-      (replica) => this.settle(cellId, queue, replica, why),
+      (replica) => this.settle(cellId, self, queue, replica, why),
       (error: unknown) => {
         this.events.loadFailed(cellId, error instanceof Error ? error.message : String(error));
-        return this.settle(cellId, queue, undefined, why);
+        return this.settle(cellId, self, queue, undefined, why);
       },
     );
-    const slot: LoadingSlot = { state: 'loading', queue, done };
+    const slot: LoadingSlot = { state: 'loading', self, queue, done };
     this.slots.set(cellId, slot);
     return slot;
   }
 
   private settle(
     cellId: CellId,
+    self: NodeId,
     queue: ReplicaWork[],
     replica: CellReplicaLike | undefined,
     why: 'load' | 'create',
@@ -205,7 +231,7 @@ export class CellTable {
       for (const work of queue.splice(0)) work(undefined);
       return undefined;
     }
-    const ready: ReadySlot = { state: 'ready', replica, lastActiveMs: this.clock.monotonicMs() };
+    const ready: ReadySlot = { state: 'ready', replica, self, lastActiveMs: this.clock.monotonicMs() };
     this.slots.delete(cellId);
     this.slots.set(cellId, ready);
     this.readyCount += 1;

@@ -1,5 +1,6 @@
 // The named bounds and periods of one node: memory (cells in memory, queues), time
-// (eviction, request timeouts, heartbeats, forwarding pointers) and routing (attempts).
+// (eviction, request timeouts, heartbeats, forwarding pointers), routing (attempts) and
+// reconfiguration (retiring removed replicas, polling a change until it is in effect).
 
 export interface NodeLimits {
   /** Replicas kept in memory; beyond it the least recently used quiescent ones are evicted. */
@@ -38,6 +39,25 @@ export interface NodeLimits {
   readonly locationsMax: number;
   /** Most cells one listCells call returns. */
   readonly listCellsMax: number;
+  /**
+   * A replica that applied its own removal keeps voting this long (indices below the one its
+   * removal takes effect at may still need it), then is deleted, leaving a forwarding pointer.
+   */
+  readonly retireAfterMs: number;
+  /** Removed replicas waiting to be retired at once; more are left to the control plane's word. */
+  readonly retiresPendingMax: number;
+  /** Membership changes and moves this node runs at once; more are refused (unavailable). */
+  readonly reconfigurationsMax: number;
+  /** Pause between polls while a change takes effect and the new member catches up. */
+  readonly reconfigurePollMs: number;
+  /** Default deadline of one membership change (create, choose, take effect, catch up, retire). */
+  readonly reconfigureTimeoutMs: number;
+  /** Default deadline of a whole move. */
+  readonly moveTimeoutMs: number;
+  /** A new member has caught up when its applied index is within this of the leader's. */
+  readonly caughtUpEntries: number;
+  /** A change refused as another change in progress is retried (with no-ops) this long, then 409. */
+  readonly changeInProgressWaitMs: number;
 }
 
 export const defaultNodeLimits: NodeLimits = {
@@ -59,4 +79,12 @@ export const defaultNodeLimits: NodeLimits = {
   adminRetryMs: 250,
   locationsMax: 100_000,
   listCellsMax: 10_000,
+  retireAfterMs: 1_000,
+  retiresPendingMax: 10_000,
+  reconfigurationsMax: 64,
+  reconfigurePollMs: 50,
+  reconfigureTimeoutMs: 60_000,
+  moveTimeoutMs: 10 * 60_000,
+  caughtUpEntries: 6,
+  changeInProgressWaitMs: 2_000,
 };

@@ -1,35 +1,55 @@
 // One node: a host running many cell replicas on the env interfaces only (HostEnv), so the
 // same code runs in the simulator and in a real process (paper §2.1). It demultiplexes the
 // node wire format, loads and evicts replicas, ticks the busy ones from one timer, forwards
-// client requests to a replica of the cell, and answers with forwarding pointers (§2.5).
+// client and admin requests to a replica of the cell, answers with forwarding pointers (§2.5),
+// delivers cell messages by incarnation (`n3#2`, §2.4 ABA), retires replicas a reconfiguration
+// removed, and runs membership changes and moves (reconfigure.ts).
+import { hostOfMember } from '../cell/index.ts';
 import type { HostEnv, HostId, TimerHandle } from '../env/index.ts';
 import { quorumSize } from '../paxos/index.ts';
 import type { NodeId } from '../paxos/index.ts';
 import { utf8 } from './bytes.ts';
-import type { CellBinding, CellEnv, CellId, CellReplicaLike, CellRequest } from './cell-contract.ts';
+import type {
+  CellAdminRequest,
+  CellBinding,
+  CellEnv,
+  CellId,
+  CellReplicaLike,
+  CellRequest,
+  MembershipChange,
+  ReplicaHooks,
+} from './cell-contract.ts';
 import { CellTable } from './cell-table.ts';
 import { defaultNodeLimits } from './limits.ts';
 import type { NodeLimits } from './limits.ts';
+import { changeMembers, moveCell } from './reconfigure.ts';
+import type { ReconfigurePorts, ReconfigureTiming } from './reconfigure.ts';
 import { CellRegistry } from './registry.ts';
 import { OutboundRequests, RecentRequests } from './rpc.ts';
 import { frameDropReasons } from './service.ts';
 import type {
+  AdminCellResponse,
   CreateCellResult,
   DeleteCellResult,
   DescribeCellResult,
   FrameDropReason,
   HostedCell,
+  MoveResult,
   NodeMetrics,
   NodeService,
+  ReconfigureOptions,
+  ReconfigureResult,
   SubmitResponse,
 } from './service.ts';
 import { cellIdBytesMax, decodeNodeMessage, encodeNodeMessage, membersMax, nodeIdBytesMax } from './wire.ts';
 import type {
+  AdminAnswer,
   AdminOutcome,
   CellSummary,
   DescribeAnswer,
   ForwardAnswer,
   Location,
+  MoveOutcome,
   NodeMessage,
   RpcId,
 } from './wire.ts';
@@ -55,14 +75,26 @@ export interface NodeOptions {
   readonly testHooks?: boolean;
 }
 
-/** One attempt of routing a submit: a response, or no answer in time. */
-type Attempt = SubmitResponse | { readonly kind: 'timeout' };
+/** One attempt of routing a request to one node: its answer, or none in time. */
+type Attempt<T> = { readonly kind: 'answered'; readonly answer: T } | { readonly kind: 'timeout' };
 
+/** What one answer means for routing: done (at the leader, or not), or where to try next. */
+type RouteHop =
+  | { readonly kind: 'final'; readonly atLeader: boolean }
+  | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
+  | { readonly kind: 'next' }
+  | { readonly kind: 'not-leader'; readonly hint: NodeId | undefined };
+
+/** Routing state of one request. Members and hints are node ids (hosts), not member ids. */
 interface RouteState {
   readonly tried: Set<NodeId>;
   members: readonly NodeId[] | undefined;
   hint: NodeId | undefined;
-  last: SubmitResponse | undefined;
+}
+
+/** The distinct nodes that run `members` (member ids `n3#2` run on node `n3`). */
+function hostsOf(members: readonly NodeId[]): NodeId[] {
+  return [...new Set(members.map((member) => hostOfMember(member) as NodeId))];
 }
 
 type MutableMetrics = { -readonly [K in Exclude<keyof NodeMetrics, 'framesDropped'>]: number } & {
@@ -84,6 +116,8 @@ function zeroMetrics(): MutableMetrics {
     cellsEvicted: 0,
     cellsCreated: 0,
     cellsDeleted: 0,
+    cellsRetired: 0,
+    reconfigurations: 0,
     requestsSubmitted: 0,
     requestsForwarded: 0,
     requestsTimedOut: 0,
@@ -126,8 +160,12 @@ export class Node implements NodeService {
   private readonly lastHeardMs = new Map<NodeId, number>();
   /** Cells under an admin change: their messages are dropped until it completes. */
   private readonly busy = new Map<CellId, Promise<unknown>>();
-  /** Where cells live, as learned from creation, answers and pointers (bounded, LRU). */
+  /** Where cells live (nodes), as learned from creation, answers and pointers (bounded, LRU). */
   private readonly locations = new Map<CellId, { members: readonly NodeId[]; leader: NodeId | undefined }>();
+  /** Cells whose removed replica waits out retireAfterMs before it is deleted. */
+  private readonly retiring = new Set<CellId>();
+  /** Cells a membership change or move runs for on this node (one at a time per cell). */
+  private readonly reconfiguring = new Set<CellId>();
   private blocked: ReadonlySet<string> = new Set();
   private inboundInFlight = 0;
   private timer: TimerHandle | undefined;
@@ -149,7 +187,7 @@ export class Node implements NodeService {
       this.limits.outboundRequestsMax,
     );
     this.recent = new RecentRequests(this.limits.recentRequestsMax);
-    this.table = new CellTable(this.binding, (cellId) => this.cellEnv(cellId), this.env.clock, this.limits, {
+    this.table = new CellTable((cellId) => this.loadReplica(cellId), this.env.clock, this.limits, {
       loaded: () => (this.counters.cellsLoaded += 1),
       loadFailed: (cellId, reason) => this.log.error({ cellId, reason }, 'cell failed to load'),
       evicted: () => (this.counters.cellsEvicted += 1),
@@ -164,7 +202,12 @@ export class Node implements NodeService {
   // ---- NodeService --------------------------------------------------------------------
 
   async createCell(cellId: CellId, members: readonly NodeId[]): Promise<CreateCellResult> {
-    const problem = cellIdProblem(cellId) ?? membersProblem(members);
+    const problem =
+      cellIdProblem(cellId) ??
+      membersProblem(members) ??
+      (members.some((member) => member.includes('#'))
+        ? 'create a cell on node ids; member ids host#k are made by reconfiguration'
+        : undefined);
     if (problem !== undefined) return { kind: 'invalid', reason: problem };
     if (this.closed) return { kind: 'unavailable', reason: 'node closed', acknowledgedBy: [] };
     const sorted = [...members];
@@ -201,6 +244,7 @@ export class Node implements NodeService {
         return { kind: 'not-found', cellId };
       case 'created':
       case 'exists':
+      case 'learning':
       case 'failed':
         return { kind: 'unavailable', reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind };
     }
@@ -210,7 +254,7 @@ export class Node implements NodeService {
     if (cellIdProblem(cellId) !== undefined) return { kind: 'not-found', cellId };
     const here = await this.describeHere(cellId);
     if (here.kind === 'described') return { kind: 'described', summary: here.summary, answeredBy: this.self };
-    const members = here.kind === 'moved' ? here.members : await this.locate(cellId);
+    const members = here.kind === 'moved' ? hostsOf(here.members) : await this.locate(cellId);
     if (members === undefined) return { kind: 'not-found', cellId };
     for (const member of this.preferLive(members.filter((member) => member !== this.self))) {
       const outcome = await this.outbound.call<DescribeAnswer>(
@@ -237,16 +281,84 @@ export class Node implements NodeService {
       };
     if (this.closed) return { kind: 'unavailable', reason: 'node closed' };
     this.counters.requestsSubmitted += 1;
-    const response = await this.route(cellId, request);
+    const routed = await this.route<SubmitResponse>(
+      cellId,
+      (target) =>
+        target === this.self
+          ? this.reached(this.submitHere(cellId, request))
+          : this.forward(target, cellId, request),
+      submitHop,
+    );
+    let response: SubmitResponse;
+    if (routed === undefined) response = { kind: 'not-found', cellId };
+    else if (routed.kind === 'answered') response = routed.answer;
+    else {
+      this.counters.requestsTimedOut += 1;
+      response = { kind: 'outcome-unknown' };
+    }
     this.countResponse(response);
     return response;
   }
 
+  async adminCell(cellId: CellId, request: CellAdminRequest): Promise<AdminCellResponse> {
+    if (cellIdProblem(cellId) !== undefined) return { kind: 'not-found', cellId };
+    if (this.closed) return { kind: 'unavailable', reason: 'node closed' };
+    const routed = await this.route<AdminCellResponse>(
+      cellId,
+      (target) =>
+        target === this.self
+          ? this.reached(this.adminHere(cellId, request))
+          : this.forwardAdmin(target, cellId, request),
+      adminHop,
+    );
+    if (routed === undefined) return { kind: 'not-found', cellId };
+    return routed.kind === 'answered' ? routed.answer : { kind: 'outcome-unknown' };
+  }
+
+  changeMembers(
+    cellId: CellId,
+    change: MembershipChange,
+    options: ReconfigureOptions = {},
+  ): Promise<ReconfigureResult> {
+    return this.reconfigureExclusively(
+      cellId,
+      async (ports, timing) => {
+        const deadlineMs =
+          this.env.clock.monotonicMs() + (options.timeoutMs ?? this.limits.reconfigureTimeoutMs);
+        const result = await changeMembers(ports, timing, cellId, change, deadlineMs);
+        if (result.kind === 'reconfigured') this.noteStep(cellId, result.step.members);
+        return result;
+      },
+      (failure) => failure,
+    );
+  }
+
+  moveCell(
+    cellId: CellId,
+    targets: readonly NodeId[],
+    options: ReconfigureOptions = {},
+  ): Promise<MoveResult> {
+    return this.reconfigureExclusively(
+      cellId,
+      (ports, timing) => {
+        const deadlineMs = this.env.clock.monotonicMs() + (options.timeoutMs ?? this.limits.moveTimeoutMs);
+        return moveCell(ports, timing, cellId, targets, deadlineMs, (step) => {
+          this.noteStep(cellId, step.members);
+          options.onStep?.(step);
+        });
+      },
+      (failure) => ({ kind: 'move-failed', cellId, failure, steps: [] }),
+    );
+  }
+
   listCells(options: { readonly afterCellId?: CellId; readonly limit?: number } = {}): readonly HostedCell[] {
     const limit = Math.max(0, Math.min(options.limit ?? this.limits.listCellsMax, this.limits.listCellsMax));
-    return this.registry
-      .list(options.afterCellId, limit)
-      .map(({ cellId, members }) => ({ cellId, members, loaded: this.table.isLoaded(cellId) }));
+    return this.registry.list(options.afterCellId, limit).map(({ cellId, self, members }) => ({
+      cellId,
+      member: self ?? this.self,
+      members,
+      loaded: this.table.isLoaded(cellId),
+    }));
   }
 
   metrics(): NodeMetrics {
@@ -303,7 +415,11 @@ export class Node implements NodeService {
   private dispatch(from: NodeId, message: NodeMessage): void {
     switch (message.kind) {
       case 'cell':
-        return this.onCellMessage(from, message.cellId, message.payload);
+        return this.onCellMessage(message.cellId, from, this.self, message.payload);
+      case 'cell-to':
+        if (hostOfMember(message.from) !== from || hostOfMember(message.to) !== this.self)
+          return this.drop('wrong-member');
+        return this.onCellMessage(message.cellId, message.from, message.to, message.payload);
       case 'request':
         return this.onRequest(from, message.cellId, message.rpc, message.request, false);
       case 'submit':
@@ -316,6 +432,18 @@ export class Node implements NodeService {
         return this.serveAdmin(from, message.cellId, message.rpc, () =>
           this.deleteHere(message.cellId, message.movedTo),
         );
+      case 'learn':
+        return this.serveAdmin(from, message.cellId, message.rpc, () =>
+          this.learnHere(message.cellId, message.members),
+        );
+      case 'retire':
+        return this.serveAdmin(from, message.cellId, message.rpc, () =>
+          this.retireHere(message.cellId, message.member, message.movedTo),
+        );
+      case 'cell-admin':
+        return this.onCellAdmin(from, message.cellId, message.rpc, message.request);
+      case 'move':
+        return this.onMove(from, message.cellId, message.rpc, message.targets, message.timeoutMs);
       case 'locate':
         return this.send(from, {
           kind: 'located',
@@ -331,6 +459,10 @@ export class Node implements NodeService {
         return this.answered(from, message.rpc, 'response', message.answer);
       case 'admin-reply':
         return this.answered(from, message.rpc, 'admin-reply', message.outcome);
+      case 'cell-admin-reply':
+        return this.answered(from, message.rpc, 'cell-admin-reply', message.answer);
+      case 'move-reply':
+        return this.answered(from, message.rpc, 'move-reply', message.outcome);
       case 'located':
         return this.answered(from, message.rpc, 'located', message.location);
       case 'described':
@@ -349,16 +481,58 @@ export class Node implements NodeService {
     if (!this.outbound.answer(from, rpc, kind, answer)) this.drop('unknown-request');
   }
 
-  private onCellMessage(from: NodeId, cellId: CellId, payload: Uint8Array): void {
-    let hosted = true;
-    this.table.withReplica(
-      cellId,
-      () => (hosted = this.hosts(cellId)),
-      (replica) => {
-        if (replica !== undefined) replica.receive(from, payload);
-        else this.drop(hosted ? 'cell-load-failed' : 'cell-not-hosted');
-      },
-    );
+  /** A cell message from member `from` to member `to`: delivered only to the replica running as `to`. */
+  private onCellMessage(cellId: CellId, from: NodeId, to: NodeId, payload: Uint8Array): void {
+    let reason: FrameDropReason = 'cell-load-failed';
+    const hosted = (): boolean => {
+      const record = this.registry.hosted(cellId);
+      if (record === undefined || this.busy.has(cellId)) reason = 'cell-not-hosted';
+      else if ((record.self ?? this.self) !== to) reason = 'stale-incarnation';
+      else return true;
+      return false;
+    };
+    this.table.withReplica(cellId, hosted, (replica) => {
+      if (replica === undefined) return this.drop(reason);
+      if (this.table.selfOf(cellId) !== to) return this.drop('stale-incarnation');
+      replica.receive(from, payload);
+    });
+  }
+
+  /** A forwarded admin request: served by this node's replica only, never forwarded on. */
+  private onCellAdmin(from: NodeId, cellId: CellId, rpc: RpcId, request: CellAdminRequest): void {
+    if (!this.recent.firstTime(from, rpc)) return this.drop('duplicate');
+    void this.adminHere(cellId, request).then((response) => {
+      const answer: AdminAnswer =
+        response.kind === 'moved'
+          ? { kind: 'moved', members: response.members }
+          : response.kind === 'not-found'
+            ? { kind: 'not-found' }
+            : { kind: 'cell', response };
+      this.send(from, { kind: 'cell-admin-reply', cellId, rpc, answer });
+    });
+  }
+
+  /** A peer (the control plane) asks this node to run a move and answer when it ends. */
+  private onMove(
+    from: NodeId,
+    cellId: CellId,
+    rpc: RpcId,
+    targets: readonly NodeId[],
+    timeoutMs: number,
+  ): void {
+    if (!this.recent.firstTime(from, rpc)) return this.drop('duplicate');
+    void this.moveCell(cellId, targets, { timeoutMs }).then((result) => {
+      const outcome: MoveOutcome =
+        result.kind === 'moved-cell'
+          ? { kind: 'moved-cell', members: result.members, steps: result.steps.length }
+          : {
+              kind: 'move-failed',
+              failure: result.failure.kind,
+              reason: 'reason' in result.failure ? result.failure.reason : result.failure.kind,
+              steps: result.steps.length,
+            };
+      this.send(from, { kind: 'move-reply', cellId, rpc, outcome });
+    });
   }
 
   /** A forwarded request (served here only) or a client's submit (`route`: routed by this node). */
@@ -408,15 +582,33 @@ export class Node implements NodeService {
     this.env.network.send(to as string as HostId, encodeNodeMessage(message));
   }
 
-  private cellEnv(cellId: CellId): CellEnv {
+  /** The environment of the cell's replica that runs as member `self`. */
+  private cellEnv(cellId: CellId, self: NodeId): CellEnv {
+    const plain = self === this.self;
     return {
       cellId,
-      self: this.self,
+      self,
       storage: this.env.storage,
       clock: this.env.clock,
-      random: this.env.random.fork(`cell:${cellId}`),
-      send: (to, payload) => this.send(to, { kind: 'cell', cellId, payload }),
+      random: this.env.random.fork(plain ? `cell:${cellId}` : `cell:${cellId}:${self}`),
+      send: (to, payload) => {
+        const host = hostOfMember(to) as NodeId;
+        // Plain frames between plain ids; addressed frames when either side is an incarnation.
+        if (plain && host === to) this.send(host, { kind: 'cell', cellId, payload });
+        else this.send(host, { kind: 'cell-to', cellId, to, from: self, payload });
+      },
     };
+  }
+
+  /** Hooks of a replica running as `self`: when it applies its own removal, retire it later. */
+  private hooksFor(cellId: CellId, self: NodeId): ReplicaHooks {
+    return { onRemoved: () => this.scheduleRetire(cellId, self) };
+  }
+
+  /** Loads a hosted cell's replica from storage, as the member id the registry names. */
+  private loadReplica(cellId: CellId): { self: NodeId; loading: Promise<CellReplicaLike | undefined> } {
+    const self = this.registry.hosted(cellId)?.self ?? this.self;
+    return { self, loading: this.binding.load(this.cellEnv(cellId, self), this.hooksFor(cellId, self)) };
   }
 
   private isLive(peer: NodeId): boolean {
@@ -480,10 +672,11 @@ export class Node implements NodeService {
     return !this.busy.has(cellId) && this.registry.hosted(cellId) !== undefined;
   }
 
-  /** Where this node says the cell is. */
+  /** Where this node says the cell is (the in-memory replica's membership is the freshest). */
   private where(cellId: CellId): Location {
-    const members = this.registry.hosted(cellId);
-    if (members !== undefined) return { kind: 'hosted', members };
+    const record = this.registry.hosted(cellId);
+    if (record !== undefined)
+      return { kind: 'hosted', members: this.table.peek(cellId)?.membership().members ?? record.members };
     const pointer = this.registry.pointer(cellId, this.env.clock.nowMs());
     if (pointer !== undefined) {
       this.counters.forwardingPointersAnswered += 1;
@@ -496,6 +689,24 @@ export class Node implements NodeService {
     const replica = await this.table.replica(cellId, () => this.hosts(cellId));
     if (replica !== undefined) {
       const answer = replica.submit(request);
+      this.table.afterCall(cellId, replica); // it has work now: tick it, keep it in memory
+      return answer;
+    }
+    const location = this.where(cellId);
+    switch (location.kind) {
+      case 'moved':
+        return { kind: 'moved', cellId, members: location.members };
+      case 'hosted':
+        return { kind: 'unavailable', reason: 'cell is loading or changing on this node' };
+      case 'not-found':
+        return { kind: 'not-found', cellId };
+    }
+  }
+
+  private async adminHere(cellId: CellId, request: CellAdminRequest): Promise<AdminCellResponse> {
+    const replica = await this.table.replica(cellId, () => this.hosts(cellId));
+    if (replica !== undefined) {
+      const answer = replica.admin(request);
       this.table.afterCall(cellId, replica); // it has work now: tick it, keep it in memory
       return answer;
     }
@@ -540,16 +751,84 @@ export class Node implements NodeService {
       const existing = this.registry.hosted(cellId);
       if (existing !== undefined) {
         const replica = await this.table.replica(cellId, () => true);
-        if (replica !== undefined) return { kind: 'exists', members: existing };
+        if (replica !== undefined) return { kind: 'exists', members: existing.members };
       }
       if (!members.includes(this.self)) return { kind: 'failed', reason: `${this.self} is not a member` };
       await this.binding.destroy(this.env.storage, cellId); // leftovers of an interrupted create
-      await this.registry.host(cellId, members);
-      const replica = await this.table.create(cellId, this.binding.create(this.cellEnv(cellId), members));
+      await this.registry.host(cellId, this.self, members);
+      const replica = await this.table.create(cellId, this.self, () =>
+        this.binding.create(this.cellEnv(cellId, this.self), members, this.hooksFor(cellId, this.self)),
+      );
       if (replica === undefined) return { kind: 'failed', reason: 'replica could not be created' };
       this.counters.cellsCreated += 1;
       return { kind: 'created' };
     });
+  }
+
+  /**
+   * Starts an empty learner of the cell here as a fresh incarnation `self#k` (paper §2.4), told
+   * `members` (the current membership, without it). A replica of the cell already here that is
+   * not among `members` (a learner never added, or a removed member) is wiped first: it never
+   * answers again under its id, so this is safe whatever it had voted.
+   */
+  private learnHere(cellId: CellId, members: readonly NodeId[]): Promise<AdminOutcome> {
+    return this.serialized(cellId, async () => {
+      const present = members.find((member) => hostOfMember(member) === this.self);
+      if (present !== undefined)
+        return { kind: 'failed', reason: `${this.self} already runs member ${present}` };
+      await this.table.remove(cellId);
+      await this.binding.destroy(this.env.storage, cellId);
+      const incarnation = this.registry.nextIncarnation();
+      const self = `${this.self}#${incarnation}` as NodeId;
+      await this.registry.host(cellId, self, members, incarnation); // durable before anyone hears of `self`
+      const replica = await this.table.create(cellId, self, () =>
+        this.binding.create(this.cellEnv(cellId, self), members, this.hooksFor(cellId, self)),
+      );
+      if (replica === undefined) return { kind: 'failed', reason: 'replica could not be created' };
+      this.counters.cellsCreated += 1;
+      this.log.info({ cellId, member: self, members }, 'learner created');
+      return { kind: 'learning', member: self };
+    });
+  }
+
+  /** Deletes the replica running as `member` (removed from the cell), leaving a pointer to `movedTo`. */
+  private retireHere(cellId: CellId, member: NodeId, movedTo: readonly NodeId[]): Promise<AdminOutcome> {
+    return this.serialized(cellId, async () => {
+      const record = this.registry.hosted(cellId);
+      if (record === undefined || (record.self ?? this.self) !== member) return { kind: 'not-found' };
+      await this.table.remove(cellId);
+      await this.binding.destroy(this.env.storage, cellId);
+      await this.registry.unhost(cellId, movedTo, this.env.clock.nowMs() + this.limits.forwardingPointerMs);
+      this.locations.delete(cellId);
+      if (movedTo.length > 0) this.remember(cellId, hostsOf(movedTo), undefined);
+      this.counters.cellsRetired += 1;
+      this.log.info({ cellId, member, movedTo }, 'removed replica retired');
+      return { kind: 'deleted' };
+    });
+  }
+
+  /** A replica applied its own removal: after retireAfterMs (it may still vote below that), retire it. */
+  private scheduleRetire(cellId: CellId, self: NodeId): void {
+    if (this.closed || this.retiring.has(cellId) || this.retiring.size >= this.limits.retiresPendingMax)
+      return;
+    this.retiring.add(cellId);
+    this.env.clock.setTimer(this.limits.retireAfterMs, () => {
+      void this.retireRemoved(cellId, self).finally(() => this.retiring.delete(cellId));
+    });
+  }
+
+  private async retireRemoved(cellId: CellId, self: NodeId): Promise<void> {
+    if (this.closed || (this.registry.hosted(cellId)?.self ?? this.self) !== self) return;
+    const replica = await this.table.replica(cellId, () => this.hosts(cellId));
+    const status = replica?.membership();
+    if (status === undefined || (status.isMember && status.removedFrom === undefined)) return;
+    // The pointer: the members it knows minus itself (its change is single-node, so every one of
+    // them is a member of the new configuration, whether or not the change is in effect here).
+    await this.retireHere(
+      cellId,
+      self,
+      status.members.filter((member) => member !== self),
+    );
   }
 
   private deleteHere(cellId: CellId, movedTo: readonly NodeId[]): Promise<AdminOutcome> {
@@ -559,7 +838,7 @@ export class Node implements NodeService {
       await this.binding.destroy(this.env.storage, cellId);
       await this.registry.unhost(cellId, movedTo, this.env.clock.nowMs() + this.limits.forwardingPointerMs);
       this.locations.delete(cellId);
-      if (movedTo.length > 0) this.remember(cellId, movedTo, undefined);
+      if (movedTo.length > 0) this.remember(cellId, hostsOf(movedTo), undefined);
       if (!existed) return { kind: 'not-found' };
       this.counters.cellsDeleted += 1;
       this.log.info({ cellId, movedTo }, 'cell deleted');
@@ -569,19 +848,20 @@ export class Node implements NodeService {
 
   // ---- Routing client requests --------------------------------------------------------
 
-  private remember(cellId: CellId, members: readonly NodeId[], leader: NodeId | undefined): void {
+  /** Remembers where the cell lives: `nodes` are node ids (not member ids), `leader` one of them. */
+  private remember(cellId: CellId, nodes: readonly NodeId[], leader: NodeId | undefined): void {
     this.locations.delete(cellId);
-    this.locations.set(cellId, { members, leader });
+    this.locations.set(cellId, { members: nodes, leader });
     if (this.locations.size > this.limits.locationsMax) {
       const oldest = this.locations.keys().next();
       if (oldest.done !== true) this.locations.delete(oldest.value);
     }
   }
 
-  /** The cell's members as this node knows them, asking the peers when it knows nothing. */
+  /** The nodes of the cell as this node knows them, asking the peers when it knows nothing. */
   private async locate(cellId: CellId): Promise<readonly NodeId[] | undefined> {
     const here = this.where(cellId);
-    if (here.kind !== 'not-found') return here.members;
+    if (here.kind !== 'not-found') return hostsOf(here.members);
     const known = this.locations.get(cellId);
     if (known !== undefined) return known.members;
     const asked = this.preferLive(this.knownPeers.filter((peer) => !this.blocked.has(peer)));
@@ -594,7 +874,7 @@ export class Node implements NodeService {
           (rpc) => this.send(peer, { kind: 'locate', cellId, rpc }),
         );
         return outcome.kind === 'answered' && outcome.answer.kind !== 'not-found'
-          ? outcome.answer.members
+          ? hostsOf(outcome.answer.members)
           : undefined;
       }),
     );
@@ -615,63 +895,63 @@ export class Node implements NodeService {
     return this.preferLive(candidates)[0];
   }
 
-  private async route(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
-    const state: RouteState = { tried: new Set(), members: undefined, hint: undefined, last: undefined };
-    for (let attempt = 0; attempt < this.limits.forwardAttemptsMax; attempt += 1) {
+  /**
+   * Routes a request to a node of the cell (this one or a peer), following moves and
+   * not-leader hints, at most forwardAttemptsMax attempts. Undefined: no node of the cell
+   * was found; a timeout ends routing (the outcome is unknown).
+   */
+  private async route<T>(
+    cellId: CellId,
+    attempt: (target: NodeId) => Promise<Attempt<T>>,
+    hopOf: (answer: T) => RouteHop,
+  ): Promise<Attempt<T> | undefined> {
+    const state: RouteState = { tried: new Set(), members: undefined, hint: undefined };
+    let last: Attempt<T> | undefined;
+    for (let count = 0; count < this.limits.forwardAttemptsMax; count += 1) {
       const target = await this.pickTarget(cellId, state);
       if (target === undefined) break;
-      const answer =
-        target === this.self
-          ? await this.submitHere(cellId, request)
-          : await this.forward(target, cellId, request);
-      if (answer.kind === 'timeout') {
-        this.counters.requestsTimedOut += 1;
-        return { kind: 'outcome-unknown' };
-      }
-      if (!(await this.followUp(cellId, target, answer, state))) return answer;
-      state.last = answer;
+      const reached = await attempt(target);
+      if (reached.kind === 'timeout') return reached;
+      if (!(await this.followUp(cellId, target, hopOf(reached.answer), state))) return reached;
+      last = reached;
     }
-    return state.last ?? { kind: 'not-found', cellId };
+    return last;
   }
 
-  /** After one attempt: true to try again (state updated), false when `answer` is final. */
-  private async followUp(
-    cellId: CellId,
-    target: NodeId,
-    answer: SubmitResponse,
-    state: RouteState,
-  ): Promise<boolean> {
-    switch (answer.kind) {
+  /** After one attempt: true to try again (state updated), false when the answer is final. */
+  private async followUp(cellId: CellId, target: NodeId, hop: RouteHop, state: RouteState): Promise<boolean> {
+    switch (hop.kind) {
       case 'moved':
-        state.members = answer.members;
-        this.remember(cellId, answer.members, undefined);
+        state.members = hostsOf(hop.members);
+        this.remember(cellId, state.members, undefined);
         state.tried.add(target);
         return true;
-      case 'not-found':
-      case 'unavailable':
+      case 'next':
         state.tried.add(target);
         return true;
       case 'not-leader': {
-        const hint = answer.leaderHint;
+        const hint = hop.hint === undefined ? undefined : (hostOfMember(hop.hint) as NodeId);
         if (hint !== undefined && hint !== target && !state.tried.has(hint) && this.isLive(hint)) {
           state.hint = hint;
           state.tried.add(target);
         } else await this.wait(this.limits.leaderWaitMs); // an election is due; ask again
         return true;
       }
-      case 'result':
-      case 'lease':
-        if (state.members !== undefined) this.remember(cellId, state.members, target);
-        return false;
-      case 'overloaded':
-      case 'behind':
-      case 'outcome-unknown':
-      case 'invalid':
+      case 'final':
+        if (hop.atLeader && state.members !== undefined) this.remember(cellId, state.members, target);
         return false;
     }
   }
 
-  private async forward(target: NodeId, cellId: CellId, request: CellRequest): Promise<Attempt> {
+  private async reached<T>(answer: Promise<T>): Promise<Attempt<T>> {
+    return { kind: 'answered', answer: await answer };
+  }
+
+  private async forward(
+    target: NodeId,
+    cellId: CellId,
+    request: CellRequest,
+  ): Promise<Attempt<SubmitResponse>> {
     this.counters.requestsForwarded += 1;
     const bytes = this.binding.encodeRequest(request);
     const outcome = await this.outbound.call<ForwardAnswer>(
@@ -680,24 +960,61 @@ export class Node implements NodeService {
       this.limits.requestTimeoutMs,
       (rpc) => this.send(target, { kind: 'request', cellId, rpc, request: bytes }),
     );
+    const answered = (answer: SubmitResponse): Attempt<SubmitResponse> => ({ kind: 'answered', answer });
     switch (outcome.kind) {
       case 'timeout':
         return outcome;
       case 'overloaded':
-        return { kind: 'overloaded', retryAfterMs: this.limits.leaderWaitMs };
+        return answered({ kind: 'overloaded', retryAfterMs: this.limits.leaderWaitMs });
       case 'closed':
-        return { kind: 'unavailable', reason: 'node closed' };
+        return answered({ kind: 'unavailable', reason: 'node closed' });
       case 'answered':
         break;
     }
     const answer = outcome.answer;
     switch (answer.kind) {
       case 'moved':
-        return { kind: 'moved', cellId, members: answer.members };
+        return answered({ kind: 'moved', cellId, members: answer.members });
       case 'not-found':
-        return { kind: 'not-found', cellId };
+        return answered({ kind: 'not-found', cellId });
       case 'cell':
-        return this.binding.decodeResponse(answer.response) ?? { kind: 'outcome-unknown' };
+        return answered(this.binding.decodeResponse(answer.response) ?? { kind: 'outcome-unknown' });
+    }
+  }
+
+  private async forwardAdmin(
+    target: NodeId,
+    cellId: CellId,
+    request: CellAdminRequest,
+  ): Promise<Attempt<AdminCellResponse>> {
+    const outcome = await this.outbound.call<AdminAnswer>(
+      target,
+      'cell-admin-reply',
+      this.limits.requestTimeoutMs,
+      (rpc) => this.send(target, { kind: 'cell-admin', cellId, rpc, request }),
+    );
+    const answered = (answer: AdminCellResponse): Attempt<AdminCellResponse> => ({
+      kind: 'answered',
+      answer,
+    });
+    switch (outcome.kind) {
+      case 'timeout':
+        return outcome;
+      case 'overloaded':
+        return answered({ kind: 'overloaded', retryAfterMs: this.limits.leaderWaitMs });
+      case 'closed':
+        return answered({ kind: 'unavailable', reason: 'node closed' });
+      case 'answered':
+        break;
+    }
+    const answer = outcome.answer;
+    switch (answer.kind) {
+      case 'moved':
+        return answered({ kind: 'moved', cellId, members: answer.members });
+      case 'not-found':
+        return answered({ kind: 'not-found', cellId });
+      case 'cell':
+        return answered(answer.response);
     }
   }
 
@@ -727,6 +1044,78 @@ export class Node implements NodeService {
     return undefined;
   }
 
+  // ---- Reconfiguration ----------------------------------------------------------------
+
+  /** Runs one change or move of the cell; refuses a second one of the same cell meanwhile. */
+  private async reconfigureExclusively<T>(
+    cellId: CellId,
+    run: (ports: ReconfigurePorts, timing: ReconfigureTiming) => Promise<T>,
+    refuse: (
+      failure: Extract<
+        ReconfigureResult,
+        { kind: 'invalid-change' | 'config-change-in-progress' | 'unavailable' }
+      >,
+    ) => T,
+  ): Promise<T> {
+    const problem = cellIdProblem(cellId);
+    if (problem !== undefined) return refuse({ kind: 'invalid-change', reason: problem });
+    if (this.closed) return refuse({ kind: 'unavailable', reason: 'node closed' });
+    if (this.reconfiguring.has(cellId)) return refuse({ kind: 'config-change-in-progress' });
+    if (this.reconfiguring.size >= this.limits.reconfigurationsMax)
+      return refuse({ kind: 'unavailable', reason: 'overloaded: too many reconfigurations on this node' });
+    this.reconfiguring.add(cellId);
+    try {
+      return await run(this.reconfigurePorts(), {
+        pollMs: this.limits.reconfigurePollMs,
+        caughtUpEntries: this.limits.caughtUpEntries,
+        changeInProgressWaitMs: this.limits.changeInProgressWaitMs,
+        retireTimeoutMs: this.limits.createTimeoutMs,
+      });
+    } finally {
+      this.reconfiguring.delete(cellId);
+    }
+  }
+
+  private noteStep(cellId: CellId, members: readonly NodeId[]): void {
+    this.counters.reconfigurations += 1;
+    this.remember(cellId, hostsOf(members), undefined);
+    this.log.info({ cellId, members }, 'membership changed');
+  }
+
+  private reconfigurePorts(): ReconfigurePorts {
+    return {
+      nowMs: () => this.env.clock.monotonicMs(),
+      sleep: (ms) => this.wait(ms),
+      describe: (cellId) => this.describeCell(cellId),
+      describeAt: async (host, cellId) => {
+        if (host === this.self) return this.describeHere(cellId);
+        const outcome = await this.outbound.call<DescribeAnswer>(
+          host,
+          'described',
+          this.limits.requestTimeoutMs,
+          (rpc) => this.send(host, { kind: 'describe', cellId, rpc }),
+        );
+        return outcome.kind === 'answered' ? outcome.answer : undefined;
+      },
+      admin: (cellId, request) => this.adminCell(cellId, request),
+      learnAt: (host, cellId, members, deadlineMs) =>
+        this.adminUntil(
+          host,
+          deadlineMs,
+          (rpc) => ({ kind: 'learn', cellId, rpc, members }),
+          () => this.learnHere(cellId, members),
+        ),
+      retireAt: (host, cellId, member, movedTo, deadlineMs) =>
+        this.adminUntil(
+          host,
+          deadlineMs,
+          (rpc) => ({ kind: 'retire', cellId, rpc, member, movedTo }),
+          () => this.retireHere(cellId, member, movedTo),
+        ),
+      isNode: (host) => host === this.self || this.knownPeers.includes(host),
+    };
+  }
+
   private countResponse(response: SubmitResponse): void {
     switch (response.kind) {
       case 'result':
@@ -736,6 +1125,48 @@ export class Node implements NodeService {
       default:
         this.counters.rejections += 1;
     }
+  }
+}
+
+/** Routing of a client request by its answer (see RouteHop). */
+function submitHop(answer: SubmitResponse): RouteHop {
+  switch (answer.kind) {
+    case 'moved':
+      return { kind: 'moved', members: answer.members };
+    case 'not-found':
+    case 'unavailable':
+      return { kind: 'next' };
+    case 'not-leader':
+      return { kind: 'not-leader', hint: answer.leaderHint };
+    case 'result':
+    case 'lease':
+      return { kind: 'final', atLeader: true };
+    case 'overloaded':
+    case 'behind':
+    case 'outcome-unknown':
+    case 'invalid':
+      return { kind: 'final', atLeader: false };
+  }
+}
+
+/** Routing of an admin request by its answer: only a leader computes a change or refuses it. */
+function adminHop(answer: AdminCellResponse): RouteHop {
+  switch (answer.kind) {
+    case 'moved':
+      return { kind: 'moved', members: answer.members };
+    case 'not-found':
+    case 'unavailable':
+      return { kind: 'next' };
+    case 'not-leader':
+      return { kind: 'not-leader', hint: answer.leaderHint };
+    case 'reconfigured':
+    case 'noop-chosen':
+    case 'config-change-in-progress':
+    case 'invalid-change':
+      return { kind: 'final', atLeader: true };
+    case 'overloaded':
+    case 'outcome-unknown':
+      return { kind: 'final', atLeader: false };
   }
 }
 

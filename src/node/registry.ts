@@ -1,6 +1,7 @@
-// The node's durable registry of the cells it hosts (cell id -> membership) and of its
-// forwarding pointers (cell id -> where the cell went, until when; paper §2.5), kept in the
-// host's Storage under the prefix 'N' (cells use 'C'), so a restarted node knows both.
+// The node's durable registry of the cells it hosts (cell id -> the member id its replica runs
+// as, and the membership it was told), of its forwarding pointers (cell id -> where the cell
+// went, until when; paper §2.5), and of the counter that numbers replica incarnations (§2.4,
+// ABA), kept in the host's Storage under the prefix 'N' (cells use 'C'), so a restart knows all.
 import type { Storage, StorageWrite } from '../env/index.ts';
 import type { NodeId } from '../paxos/index.ts';
 import { ByteDecodeFailure, ByteReader, ByteWriter, utf8 } from './bytes.ts';
@@ -10,9 +11,14 @@ import { cellIdBytesMax, membersMax, nodeIdBytesMax } from './wire.ts';
 const PREFIX = 0x4e; // 'N'
 const HOSTED = 0x72; // 'r'
 const POINTER = 0x70; // 'p'
+const INCARNATIONS = 0x69; // 'i': one record, the last incarnation number handed out
 const RECORD_VERSION = 1;
+/** Hosted records since reconfiguration: they name the member id the replica runs as. */
+const HOSTED_VERSION = 2;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+const incarnationsKey = new Uint8Array([PREFIX, INCARNATIONS]);
 
 function keyOf(space: number, cellId: CellId): Uint8Array {
   const id = utf8(cellId);
@@ -49,6 +55,43 @@ function decodeMembers(
     if (error instanceof ByteDecodeFailure) return undefined;
     throw error;
   }
+}
+
+function encodeHosted(self: NodeId, members: readonly NodeId[]): Uint8Array {
+  const writer = new ByteWriter().byte(HOSTED_VERSION).text(self);
+  writer.uint(members.length);
+  for (const member of members) writer.text(member);
+  return writer.finish();
+}
+
+/** A hosted record of either version (version 1 records run as the node's own id). */
+function decodeHosted(bytes: Uint8Array): { self: NodeId | undefined; members: NodeId[] } | undefined {
+  if (bytes[0] === RECORD_VERSION) {
+    const decoded = decodeMembers(bytes, false);
+    return decoded === undefined ? undefined : { self: undefined, members: decoded.members };
+  }
+  try {
+    const reader = new ByteReader(bytes);
+    if (reader.byte('version') !== HOSTED_VERSION) return undefined;
+    const self = reader.text('self', nodeIdBytesMax) as NodeId;
+    const count = reader.uint('count', membersMax);
+    const members: NodeId[] = [];
+    for (let index = 0; index < count; index += 1)
+      members.push(reader.text('member', nodeIdBytesMax) as NodeId);
+    reader.end('trailing');
+    return { self, members };
+  } catch (error) {
+    if (error instanceof ByteDecodeFailure) return undefined;
+    throw error;
+  }
+}
+
+/** What the registry says of a hosted cell. */
+export interface HostedRecord {
+  /** The member id the replica runs as (`n3` or `n3#2`); undefined: the node's own id. */
+  readonly self: NodeId | undefined;
+  /** The membership the replica was created with (a learner is not among them). */
+  readonly members: readonly NodeId[];
 }
 
 /** A forwarding pointer: the cell left this node for `members`; valid until `expiresAtMs` (wall). */
@@ -91,22 +134,49 @@ export class CellRegistry {
     return this.hostedCount;
   }
 
-  /** The membership this node hosts the cell with, or undefined when it does not host it. */
-  hosted(cellId: CellId): readonly NodeId[] | undefined {
+  /** The record of a cell this node hosts, or undefined when it does not host it. */
+  hosted(cellId: CellId): HostedRecord | undefined {
     const bytes = this.storage.get(keyOf(HOSTED, cellId));
     if (bytes === undefined) return undefined;
-    const decoded = decodeMembers(bytes, false);
-    return decoded === undefined ? undefined : this.interner.intern(decoded.members);
+    const decoded = decodeHosted(bytes);
+    return decoded === undefined
+      ? undefined
+      : { self: decoded.self, members: this.interner.intern(decoded.members) };
   }
 
-  /** Records durably that this node hosts the cell (and drops any pointer of it). */
-  async host(cellId: CellId, members: readonly NodeId[]): Promise<void> {
+  /**
+   * Records durably that this node hosts the cell as member `self` (and drops any pointer
+   * of it). With `incarnation`, the incarnation counter is stored in the same write.
+   */
+  async host(cellId: CellId, self: NodeId, members: readonly NodeId[], incarnation?: number): Promise<void> {
     const existed = this.storage.get(keyOf(HOSTED, cellId)) !== undefined;
-    await this.storage.write([
-      { kind: 'put', key: keyOf(HOSTED, cellId), value: encodeMembers(members) },
+    const writes: StorageWrite[] = [
+      { kind: 'put', key: keyOf(HOSTED, cellId), value: encodeHosted(self, members) },
       { kind: 'delete', key: keyOf(POINTER, cellId) },
-    ]);
+    ];
+    if (incarnation !== undefined)
+      writes.push({ kind: 'put', key: incarnationsKey, value: new ByteWriter().uint(incarnation).finish() });
+    await this.storage.write(writes);
     if (!existed) this.hostedCount += 1;
+  }
+
+  /**
+   * The next replica incarnation number of this node (never handed out before, across
+   * restarts, once `host` stored it): 1 on a fresh node.
+   */
+  nextIncarnation(): number {
+    const bytes = this.storage.get(incarnationsKey);
+    if (bytes === undefined) return 1;
+    try {
+      const reader = new ByteReader(bytes);
+      const last = reader.uint('incarnation');
+      reader.end('trailing');
+      return last + 1;
+    } catch (error) {
+      // A corrupt counter must never hand out a used number again: refuse (a programmer-visible fault).
+      if (error instanceof ByteDecodeFailure) throw new Error('incarnation counter record is corrupt');
+      throw error;
+    }
   }
 
   /** Forgets the cell durably, leaving a forwarding pointer when `movedTo` is non-empty. */
@@ -132,16 +202,16 @@ export class CellRegistry {
   list(
     afterCellId: CellId | undefined,
     limit: number,
-  ): Array<{ cellId: CellId; members: readonly NodeId[] }> {
+  ): Array<{ cellId: CellId; self: NodeId | undefined; members: readonly NodeId[] }> {
     const start =
       afterCellId === undefined ? new Uint8Array([PREFIX, HOSTED]) : keyAfter(keyOf(HOSTED, afterCellId));
-    const out: Array<{ cellId: CellId; members: readonly NodeId[] }> = [];
+    const out: Array<{ cellId: CellId; self: NodeId | undefined; members: readonly NodeId[] }> = [];
     for (const [key, value] of this.storage.range({
       start,
       end: new Uint8Array([PREFIX, HOSTED + 1]),
       limit,
     })) {
-      const decoded = decodeMembers(value, false);
+      const decoded = decodeHosted(value);
       let cellId: string;
       try {
         cellId = utf8Decoder.decode(key.subarray(2));
@@ -149,7 +219,11 @@ export class CellRegistry {
         continue;
       }
       if (decoded === undefined || cellId.length === 0 || key.length - 2 > cellIdBytesMax) continue;
-      out.push({ cellId: cellId as CellId, members: this.interner.intern(decoded.members) });
+      out.push({
+        cellId: cellId as CellId,
+        self: decoded.self,
+        members: this.interner.intern(decoded.members),
+      });
     }
     return out;
   }

@@ -1,10 +1,25 @@
 // The facade a node offers to the layers above it (the HTTP API in src/api/, the CLI, tests):
-// create and describe cells, submit client requests routed to the right replica, counters.
+// create and describe cells, submit client requests routed to the right replica, change a
+// cell's membership or move it (paper §2.4), counters.
 import type { NodeId } from '../paxos/index.ts';
-import type { CellId, CellRequest, CellResponse } from './cell-contract.ts';
+import type {
+  CellAdminRequest,
+  CellAdminResponse,
+  CellId,
+  CellRequest,
+  CellResponse,
+  MembershipChange,
+} from './cell-contract.ts';
 import type { CellSummary } from './wire.ts';
 
-export type { CellId, CellRequest, CellResponse } from './cell-contract.ts';
+export type {
+  CellAdminRequest,
+  CellAdminResponse,
+  CellId,
+  CellRequest,
+  CellResponse,
+  MembershipChange,
+} from './cell-contract.ts';
 export type { CellSummary } from './wire.ts';
 
 /** Outcome of creating a cell on its member nodes (admin messages, quorum of acks). */
@@ -45,9 +60,78 @@ export type SubmitResponse =
   | { readonly kind: 'not-found'; readonly cellId: CellId }
   | { readonly kind: 'moved'; readonly cellId: CellId; readonly members: readonly NodeId[] };
 
+/** A routed admin request's answer: the cell's own, or where the cell is not. */
+export type AdminCellResponse =
+  | CellAdminResponse
+  | { readonly kind: 'not-found'; readonly cellId: CellId }
+  | { readonly kind: 'moved'; readonly cellId: CellId; readonly members: readonly NodeId[] };
+
+/**
+ * One single-node change the node made (paper §2.4), in member ids: an added node runs as a
+ * fresh incarnation `host#k` (ABA), so `change` names the ids the cell actually voted on.
+ */
+export interface MembershipStep {
+  readonly change: MembershipChange;
+  /** The membership once the change is in effect. */
+  readonly members: readonly NodeId[];
+  /** Where the change was chosen (undefined when only seen in effect after an unknown outcome). */
+  readonly chosenIndex: number | undefined;
+  /** The removed member's node deleted its replica, leaving a forwarding pointer to `members`. */
+  readonly retired: boolean;
+  /** From the start of the step until the change was in effect and the new member caught up. */
+  readonly elapsedMs: number;
+}
+
+/** Options of a membership change or a move. */
+export interface ReconfigureOptions {
+  /** Give up after this long (the change may then be chosen, or in effect and not caught up). */
+  readonly timeoutMs?: number;
+  /** Called after each step of a move. */
+  readonly onStep?: (step: MembershipStep) => void;
+}
+
+/** Why a membership change did not complete. */
+export type ReconfigureFailure =
+  | { readonly kind: 'not-found'; readonly cellId: CellId }
+  | { readonly kind: 'moved'; readonly cellId: CellId; readonly members: readonly NodeId[] }
+  /** The change does not fit the cell's membership (or names an unknown node); nothing changed. */
+  | { readonly kind: 'invalid-change'; readonly reason: string }
+  /** Another change is in flight in the cell (or another move of it runs here); nothing changed. */
+  | { readonly kind: 'config-change-in-progress' }
+  /** No leader or no new replica could be reached; nothing changed, retry is safe. */
+  | { readonly kind: 'unavailable'; readonly reason: string }
+  /**
+   * The deadline passed after the change may have been chosen: it may be in effect (with the
+   * new member still catching up) or not. Describe the cell to see where it stands.
+   */
+  | { readonly kind: 'incomplete'; readonly reason: string };
+
+/** A single change: the step made, or why not. */
+export type ReconfigureResult =
+  | { readonly kind: 'reconfigured'; readonly cellId: CellId; readonly step: MembershipStep }
+  | ReconfigureFailure;
+
+/** A move: one replacement (or add, or remove) at a time, each caught up before the next (§2.4). */
+export type MoveResult =
+  | {
+      readonly kind: 'moved-cell';
+      readonly cellId: CellId;
+      readonly members: readonly NodeId[];
+      readonly steps: readonly MembershipStep[];
+    }
+  /** Stopped at the first failed step; `steps` are the ones completed (each safe on its own). */
+  | {
+      readonly kind: 'move-failed';
+      readonly cellId: CellId;
+      readonly failure: ReconfigureFailure;
+      readonly steps: readonly MembershipStep[];
+    };
+
 /** One entry of `listCells`: a cell this node hosts (from its persisted registry). */
 export interface HostedCell {
   readonly cellId: CellId;
+  /** The member id this node's replica runs as (the node id, or `node#k` after a reconfiguration). */
+  readonly member: NodeId;
   /** Membership the cell was created (or last re-registered) with on this node. */
   readonly members: readonly NodeId[];
   /** True when the replica is in memory now; false when evicted (state only on disk). */
@@ -66,6 +150,10 @@ export type FrameDropReason =
   /** A request id seen before (replay or duplicate): not served twice. */
   | 'duplicate'
   | 'cell-not-hosted'
+  /** A cell message for another incarnation of the cell on this node (paper §2.4, ABA). */
+  | 'stale-incarnation'
+  /** A cell frame naming a sender not on the sending node, or an addressee not on this node. */
+  | 'wrong-member'
   | 'cell-load-failed'
   /** An answer to no request of ours (late, duplicated, or from the wrong peer). */
   | 'unknown-request'
@@ -82,6 +170,8 @@ export const frameDropReasons: readonly FrameDropReason[] = [
   'blocked',
   'duplicate',
   'cell-not-hosted',
+  'stale-incarnation',
+  'wrong-member',
   'cell-load-failed',
   'unknown-request',
   'overloaded',
@@ -102,6 +192,10 @@ export interface NodeMetrics {
   readonly cellsEvicted: number;
   readonly cellsCreated: number;
   readonly cellsDeleted: number;
+  /** Replicas deleted after a reconfiguration removed them (by themselves or when told). */
+  readonly cellsRetired: number;
+  /** Membership changes this node ran to completion (each step of a move counts). */
+  readonly reconfigurations: number;
   /** Client requests submitted on this node (local and forwarded-in) and their outcomes. */
   readonly requestsSubmitted: number;
   readonly requestsForwarded: number;
@@ -127,6 +221,22 @@ export interface NodeService {
   describeCell(cellId: CellId): Promise<DescribeCellResult>;
   /** Routes to a replica of the cell (locally or forwarded, following not-leader hints). Never rejects. */
   submit(cellId: CellId, request: CellRequest): Promise<SubmitResponse>;
+  /** An admin request (membership change in member ids, or a no-op) routed to the cell's leader. */
+  adminCell(cellId: CellId, request: CellAdminRequest): Promise<AdminCellResponse>;
+  /**
+   * One single-node change, named by node ids (a member id is accepted for `remove`): creates
+   * the new member's replica on its node first (a fresh incarnation, an empty learner), has the
+   * leader choose the change, makes it take effect (no-ops on an idle cell), waits until the
+   * new member caught up, and retires the removed member (its node leaves a forwarding
+   * pointer). Never rejects.
+   */
+  changeMembers(
+    cellId: CellId,
+    change: MembershipChange,
+    options?: ReconfigureOptions,
+  ): Promise<ReconfigureResult>;
+  /** Moves the cell onto the nodes `targets`, one change at a time (§2.4). Never rejects. */
+  moveCell(cellId: CellId, targets: readonly NodeId[], options?: ReconfigureOptions): Promise<MoveResult>;
   /** The cells hosted on this node, in cell id order, at most `limit` after `afterCellId`. */
   listCells(options?: { readonly afterCellId?: CellId; readonly limit?: number }): readonly HostedCell[];
   metrics(): NodeMetrics;

@@ -28,7 +28,84 @@ const summary = fc.record({
   pendingRequests: fc.nat(),
 });
 
+const member = text(12).map((value) => value as NodeId);
+const reason = fc.string({ maxLength: 50 });
+const change = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), node: member }),
+  fc.record({ kind: fc.constant('remove' as const), node: member }),
+  fc.record({ kind: fc.constant('replace' as const), remove: member, add: member }),
+);
+const adminResponse = fc.oneof(
+  fc.record({
+    kind: fc.constant('reconfigured' as const),
+    members,
+    chosenIndex: fc.nat(),
+    effectiveFrom: fc.nat(),
+  }),
+  fc.record({ kind: fc.constant('noop-chosen' as const), index: fc.nat() }),
+  fc.constant({ kind: 'config-change-in-progress' as const }),
+  fc.record({ kind: fc.constant('invalid-change' as const), reason }),
+  fc.record({ kind: fc.constant('not-leader' as const), leaderHint: fc.option(member, { nil: undefined }) }),
+  fc.record({ kind: fc.constant('overloaded' as const), retryAfterMs: fc.nat() }),
+  fc.constant({ kind: 'outcome-unknown' as const }),
+  fc.record({ kind: fc.constant('unavailable' as const), reason }),
+);
+
+/** The kinds reconfiguration added (paper §2.4): addressed cell frames, learners, retiring, admin, moves. */
+const reconfigurationMessage: fc.Arbitrary<NodeMessage> = fc.oneof(
+  fc.record({ kind: fc.constant('cell-to' as const), cellId, to: member, from: member, payload: bytes }),
+  fc.record({ kind: fc.constant('learn' as const), cellId, rpc, members }),
+  fc.record({ kind: fc.constant('retire' as const), cellId, rpc, member, movedTo: members }),
+  fc.record({
+    kind: fc.constant('cell-admin' as const),
+    cellId,
+    rpc,
+    request: fc.oneof(
+      fc.constant({ kind: 'noop' as const }),
+      fc.record({ kind: fc.constant('reconfigure' as const), change }),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('cell-admin-reply' as const),
+    cellId,
+    rpc,
+    answer: fc.oneof(
+      fc.record({ kind: fc.constant('cell' as const), response: adminResponse }),
+      fc.record({ kind: fc.constant('moved' as const), members }),
+      fc.constant({ kind: 'not-found' as const }),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('move' as const),
+    cellId,
+    rpc,
+    targets: members,
+    timeoutMs: fc.nat({ max: 3_600_000 }),
+  }),
+  fc.record({
+    kind: fc.constant('move-reply' as const),
+    cellId,
+    rpc,
+    outcome: fc.oneof(
+      fc.record({ kind: fc.constant('moved-cell' as const), members, steps: fc.nat() }),
+      fc.record({
+        kind: fc.constant('move-failed' as const),
+        failure: fc.string({ maxLength: 30 }),
+        reason,
+        steps: fc.nat(),
+      }),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('admin-reply' as const),
+    cellId,
+    rpc,
+    outcome: fc.record({ kind: fc.constant('learning' as const), member }),
+  }),
+);
+
 const message: fc.Arbitrary<NodeMessage> = fc.oneof(
+  reconfigurationMessage,
   fc.record({ kind: fc.constant('cell' as const), cellId, payload: bytes }),
   fc.record({ kind: fc.constant('request' as const), cellId, rpc, request: bytes }),
   fc.record({ kind: fc.constant('submit' as const), cellId, rpc, request: bytes }),
@@ -115,7 +192,7 @@ describe('node wire format', () => {
               expect(decodeNodeMessage(encodeNodeMessage(decoded.message)).kind).toBe('decoded');
           }
           // Payload-carrying kinds accept any tail; others must reject trailing bytes.
-          if (!['cell', 'request', 'submit', 'response'].includes(original.kind))
+          if (!['cell', 'cell-to', 'request', 'submit', 'response'].includes(original.kind))
             expect(decodeNodeMessage(extended).kind).toBe('decode-error');
         },
       ),

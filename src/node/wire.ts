@@ -2,8 +2,19 @@
 // fixed-order fields with shortest-form varints (deterministic bytes). Decoding never
 // throws: hostile bytes become a typed error the node counts and drops.
 import type { NodeId } from '../paxos/index.ts';
+import {
+  readAdminRequest,
+  readAdminResponse,
+  readMoveOutcome,
+  writeAdminRequest,
+  writeAdminResponse,
+  writeMoveOutcome,
+} from './admin-wire.ts';
+import type { MoveOutcome } from './admin-wire.ts';
 import { ByteDecodeFailure, ByteReader, ByteWriter } from './bytes.ts';
-import type { CellId } from './cell-contract.ts';
+import type { CellAdminRequest, CellAdminResponse, CellId } from './cell-contract.ts';
+
+export type { MoveOutcome } from './admin-wire.ts';
 
 export const nodeWireVersion = 1;
 /** Largest envelope the node sends or decodes: a cell snapshot message fits (cell: 8 MiB + 1 MiB). */
@@ -16,6 +27,8 @@ export const nodeIdBytesMax = 255;
 export const membersMax = 16;
 /** Longest reason text carried in an admin reply. */
 export const reasonBytesMax = 1024;
+/** Longest a node may be asked to spend on one move (one hour). */
+export const moveTimeoutMsMax = 60 * 60 * 1000;
 
 /** Identifies one node-to-node request: a per-boot random session and a sequence number. */
 export interface RpcId {
@@ -39,7 +52,9 @@ export type AdminOutcome =
   | { readonly kind: 'exists'; readonly members: readonly NodeId[] }
   | { readonly kind: 'deleted' }
   | { readonly kind: 'not-found' }
-  | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string }
+  /** A learner replica was created (answer to `learn`): it runs as `member` (`host#k`). */
+  | { readonly kind: 'learning'; readonly member: NodeId };
 
 /** Where a node says a cell is: hosted here (with members), moved (pointer), or unknown. */
 export type Location =
@@ -53,13 +68,31 @@ export type ForwardAnswer =
   | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
   | { readonly kind: 'not-found' };
 
+/** A forwarded admin request's answer: the cell's, or a routing outcome. */
+export type AdminAnswer =
+  | { readonly kind: 'cell'; readonly response: CellAdminResponse }
+  | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
+  | { readonly kind: 'not-found' };
+
 export type DescribeAnswer =
   | { readonly kind: 'described'; readonly summary: CellSummary }
   | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
   | { readonly kind: 'not-found' };
 
 export type NodeMessage =
+  /** A cell message between the replicas that run as the sending and receiving node ids. */
   | { readonly kind: 'cell'; readonly cellId: CellId; readonly payload: Uint8Array }
+  /**
+   * A cell message between members of which one at least is an incarnation (`n3#2`): delivered
+   * only to the replica that runs as `to` (paper §2.4, ABA); `from` must be on the sending node.
+   */
+  | {
+      readonly kind: 'cell-to';
+      readonly cellId: CellId;
+      readonly to: NodeId;
+      readonly from: NodeId;
+      readonly payload: Uint8Array;
+    }
   /** A request forwarded by another node: served by this node's replica only, never forwarded on. */
   | { readonly kind: 'request'; readonly cellId: CellId; readonly rpc: RpcId; readonly request: Uint8Array }
   /** A client's request: this node routes it to a replica of the cell (bounded attempts). */
@@ -87,6 +120,48 @@ export type NodeMessage =
       readonly cellId: CellId;
       readonly rpc: RpcId;
       readonly outcome: AdminOutcome;
+    }
+  /** Create an empty learner replica as a fresh incarnation, told `members` (answer: `learning`). */
+  | {
+      readonly kind: 'learn';
+      readonly cellId: CellId;
+      readonly rpc: RpcId;
+      readonly members: readonly NodeId[];
+    }
+  /** Delete the replica running as `member` (removed by a reconfiguration), leaving a pointer. */
+  | {
+      readonly kind: 'retire';
+      readonly cellId: CellId;
+      readonly rpc: RpcId;
+      readonly member: NodeId;
+      readonly movedTo: readonly NodeId[];
+    }
+  /** An admin request for the cell's replica on this node (served here, never forwarded on). */
+  | {
+      readonly kind: 'cell-admin';
+      readonly cellId: CellId;
+      readonly rpc: RpcId;
+      readonly request: CellAdminRequest;
+    }
+  | {
+      readonly kind: 'cell-admin-reply';
+      readonly cellId: CellId;
+      readonly rpc: RpcId;
+      readonly answer: AdminAnswer;
+    }
+  /** Run a move of the cell onto the nodes `targets` on this node (the control plane's request). */
+  | {
+      readonly kind: 'move';
+      readonly cellId: CellId;
+      readonly rpc: RpcId;
+      readonly targets: readonly NodeId[];
+      readonly timeoutMs: number;
+    }
+  | {
+      readonly kind: 'move-reply';
+      readonly cellId: CellId;
+      readonly rpc: RpcId;
+      readonly outcome: MoveOutcome;
     }
   | { readonly kind: 'locate'; readonly cellId: CellId; readonly rpc: RpcId }
   | { readonly kind: 'located'; readonly cellId: CellId; readonly rpc: RpcId; readonly location: Location }
@@ -117,6 +192,13 @@ const kindTags: Readonly<Record<NodeMessageKind, number>> = {
   heartbeat: 11,
   'test-block': 12,
   submit: 13,
+  'cell-to': 14,
+  learn: 15,
+  retire: 16,
+  'cell-admin': 17,
+  'cell-admin-reply': 18,
+  move: 19,
+  'move-reply': 20,
 };
 const kindsByTag: ReadonlyMap<number, NodeMessageKind> = new Map(
   Object.entries(kindTags).map(([kind, tag]) => [tag, kind as NodeMessageKind]),
@@ -157,6 +239,36 @@ function writeAdminOutcome(writer: ByteWriter, outcome: AdminOutcome): void {
     case 'failed':
       writer.byte(4).text(outcome.reason.slice(0, reasonBytesMax / 4));
       return;
+    case 'learning':
+      writer.byte(5).text(outcome.member);
+      return;
+  }
+}
+
+function writeAdminAnswer(writer: ByteWriter, answer: AdminAnswer): void {
+  switch (answer.kind) {
+    case 'cell':
+      writeAdminResponse(writer.byte(0), answer.response);
+      return;
+    case 'moved':
+      writeMembers(writer.byte(1), answer.members);
+      return;
+    case 'not-found':
+      writer.byte(2);
+      return;
+  }
+}
+
+function readAdminAnswer(reader: ByteReader): AdminAnswer {
+  switch (reader.byte('answer')) {
+    case 0:
+      return { kind: 'cell', response: readAdminResponse(reader) };
+    case 1:
+      return { kind: 'moved', members: readMembers(reader, 'answer.members') };
+    case 2:
+      return { kind: 'not-found' };
+    default:
+      throw new ByteDecodeFailure('answer');
   }
 }
 
@@ -196,6 +308,35 @@ function writeBody(writer: ByteWriter, message: NodeMessage): void {
   switch (message.kind) {
     case 'cell':
       writer.raw(message.payload);
+      return;
+    case 'cell-to':
+      writer.text(message.to).text(message.from).raw(message.payload);
+      return;
+    case 'learn':
+      writeRpc(writer, message.rpc);
+      writeMembers(writer, message.members);
+      return;
+    case 'retire':
+      writeRpc(writer, message.rpc);
+      writer.text(message.member);
+      writeMembers(writer, message.movedTo);
+      return;
+    case 'cell-admin':
+      writeRpc(writer, message.rpc);
+      writeAdminRequest(writer, message.request);
+      return;
+    case 'cell-admin-reply':
+      writeRpc(writer, message.rpc);
+      writeAdminAnswer(writer, message.answer);
+      return;
+    case 'move':
+      writeRpc(writer, message.rpc);
+      writeMembers(writer, message.targets);
+      writer.uint(message.timeoutMs);
+      return;
+    case 'move-reply':
+      writeRpc(writer, message.rpc);
+      writeMoveOutcome(writer, message.outcome);
       return;
     case 'request':
     case 'submit':
@@ -240,7 +381,7 @@ function writeBody(writer: ByteWriter, message: NodeMessage): void {
 
 /** The deterministic bytes of one node message. */
 export function encodeNodeMessage(message: NodeMessage): Uint8Array {
-  const payloadBytes = message.kind === 'cell' ? message.payload.length : 0;
+  const payloadBytes = message.kind === 'cell' || message.kind === 'cell-to' ? message.payload.length : 0;
   const writer = new ByteWriter(64 + payloadBytes);
   writer.byte(nodeWireVersion).byte(kindTags[message.kind]);
   writer.text('cellId' in message ? message.cellId : '');
@@ -261,6 +402,12 @@ function readMembers(reader: ByteReader, field: string): NodeId[] {
   return members;
 }
 
+function readMember(reader: ByteReader, field: string): NodeId {
+  const member = reader.text(field, nodeIdBytesMax);
+  if (member.length === 0) throw new ByteDecodeFailure(field);
+  return member as NodeId;
+}
+
 function readRpc(reader: ByteReader): RpcId {
   return { session: reader.uint('rpc.session', 0xffff_ffff), sequence: reader.uint('rpc.sequence') };
 }
@@ -278,6 +425,8 @@ function readAdminOutcome(reader: ByteReader): AdminOutcome {
       return { kind: 'not-found' };
     case 4:
       return { kind: 'failed', reason: reader.text('outcome.reason', reasonBytesMax) };
+    case 5:
+      return { kind: 'learning', member: readMember(reader, 'outcome.member') };
     default:
       throw new ByteDecodeFailure('outcome');
   }
@@ -326,6 +475,29 @@ function readBody(reader: ByteReader, kind: NodeMessageKind, cellId: CellId): No
   switch (kind) {
     case 'cell':
       return { kind, cellId, payload: reader.rest() };
+    case 'cell-to': {
+      const to = readMember(reader, 'to');
+      const from = readMember(reader, 'from');
+      return { kind, cellId, to, from, payload: reader.rest() };
+    }
+    case 'learn':
+      return { kind, cellId, rpc: readRpc(reader), members: readMembers(reader, 'members') };
+    case 'retire': {
+      const rpc = readRpc(reader);
+      const member = readMember(reader, 'member');
+      return { kind, cellId, rpc, member, movedTo: readMembers(reader, 'movedTo') };
+    }
+    case 'cell-admin':
+      return { kind, cellId, rpc: readRpc(reader), request: readAdminRequest(reader) };
+    case 'cell-admin-reply':
+      return { kind, cellId, rpc: readRpc(reader), answer: readAdminAnswer(reader) };
+    case 'move': {
+      const rpc = readRpc(reader);
+      const targets = readMembers(reader, 'targets');
+      return { kind, cellId, rpc, targets, timeoutMs: reader.uint('timeoutMs', moveTimeoutMsMax) };
+    }
+    case 'move-reply':
+      return { kind, cellId, rpc: readRpc(reader), outcome: readMoveOutcome(reader) };
     case 'request':
     case 'submit':
       return { kind, cellId, rpc: readRpc(reader), request: reader.rest() };

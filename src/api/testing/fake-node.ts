@@ -1,11 +1,21 @@
 // Test-only stand-in for a NodeService: cells are in-memory model states applied through the
-// real validate + apply, leases are a simple table, and scripted answers simulate failures.
+// real validate + apply, leases are a simple table, membership changes follow the node's own
+// planning (new members are fresh incarnations `host#k`), and scripted answers simulate failures.
 import type { Clock, TimerHandle } from '../../env/index.ts';
 import { apply, createState, DEFAULT_MODEL_LIMITS, logIndex, validate } from '../../model/index.ts';
 import type { ModelState } from '../../model/index.ts';
+import { nextMoveChange, planChange } from '../../node/index.ts';
 import type {
+  AdminCellResponse,
+  CellAdminRequest,
   CellId,
   CellRequest,
+  MembershipChange,
+  MembershipStep,
+  MoveResult,
+  ReconfigureFailure,
+  ReconfigureOptions,
+  ReconfigureResult,
   CreateCellResult,
   DeleteCellResult,
   DescribeCellResult,
@@ -53,6 +63,15 @@ export class FakeNode implements NodeService {
   /** Answers to give instead of applying, consumed one per submit of that cell. */
   readonly scripted = new Map<string, SubmitResponse[]>();
   readonly submitted: { cellId: CellId; request: CellRequest }[] = [];
+  /** Failures to answer instead of changing, consumed one per changeMembers or moveCell of that cell. */
+  readonly scriptedChanges = new Map<string, ReconfigureFailure[]>();
+  /** Answers to give to admin requests of a cell instead of choosing them. */
+  readonly scriptedAdmin = new Map<string, AdminCellResponse[]>();
+  /** Every change asked for, in order. */
+  readonly changes: { cellId: CellId; change: MembershipChange; timeoutMs: number | undefined }[] = [];
+  /** While set, a move waits for it before its last step (to observe a running operation). */
+  moveGate: Promise<void> | undefined;
+  private incarnations = 0;
 
   createCell(cellId: CellId, members: readonly NodeId[]): Promise<CreateCellResult> {
     const existing = this.cells.get(cellId);
@@ -99,6 +118,75 @@ export class FakeNode implements NodeService {
     const outcome = apply(cell.state, validation.operation, index);
     cell.state = outcome.state;
     return Promise.resolve({ kind: 'result', result: outcome.result, index });
+  }
+
+  adminCell(cellId: CellId, request: CellAdminRequest): Promise<AdminCellResponse> {
+    const scripted = this.scriptedAdmin.get(cellId)?.shift();
+    if (scripted !== undefined) return Promise.resolve(scripted);
+    const cell = this.cells.get(cellId);
+    if (cell === undefined) return Promise.resolve({ kind: 'not-found', cellId });
+    const index = cell.state.appliedIndex + 1;
+    cell.state = { ...cell.state, appliedIndex: logIndex(index) };
+    if (request.kind === 'noop') return Promise.resolve({ kind: 'noop-chosen', index });
+    return Promise.resolve({
+      kind: 'invalid-change',
+      reason: 'the fake takes changes through changeMembers',
+    });
+  }
+
+  changeMembers(
+    cellId: CellId,
+    change: MembershipChange,
+    options: ReconfigureOptions = {},
+  ): Promise<ReconfigureResult> {
+    this.changes.push({ cellId, change, timeoutMs: options.timeoutMs });
+    return Promise.resolve(this.change(cellId, change));
+  }
+
+  async moveCell(
+    cellId: CellId,
+    targets: readonly NodeId[],
+    options: ReconfigureOptions = {},
+  ): Promise<MoveResult> {
+    const steps: MembershipStep[] = [];
+    for (;;) {
+      const cell = this.cells.get(cellId);
+      if (cell === undefined)
+        return { kind: 'move-failed', cellId, failure: { kind: 'not-found', cellId }, steps };
+      const change = nextMoveChange(cell.members, undefined, targets);
+      if (change === undefined) return { kind: 'moved-cell', cellId, members: cell.members, steps };
+      if (this.moveGate !== undefined && steps.length > 0) await this.moveGate;
+      const result = this.change(cellId, change);
+      if (result.kind !== 'reconfigured') return { kind: 'move-failed', cellId, failure: result, steps };
+      steps.push(result.step);
+      options.onStep?.(result.step);
+    }
+  }
+
+  private change(cellId: CellId, change: MembershipChange): ReconfigureResult {
+    const scripted = this.scriptedChanges.get(cellId)?.shift();
+    if (scripted !== undefined) return scripted;
+    const cell = this.cells.get(cellId);
+    if (cell === undefined) return { kind: 'not-found', cellId };
+    const plan = planChange(cell.members, change);
+    if ('kind' in plan) return plan;
+    const incoming =
+      plan.addHost === undefined ? undefined : nodeId(`${plan.addHost}#${(this.incarnations += 1)}`);
+    const kept = cell.members.filter((member) => member !== plan.removeMember);
+    cell.members = [...kept, ...(incoming === undefined ? [] : [incoming])].sort();
+    const index = cell.state.appliedIndex + 1;
+    cell.state = { ...cell.state, appliedIndex: logIndex(index) };
+    const voted: MembershipChange =
+      plan.removeMember !== undefined && incoming !== undefined
+        ? { kind: 'replace', remove: plan.removeMember, add: incoming }
+        : incoming !== undefined
+          ? { kind: 'add', node: incoming }
+          : { kind: 'remove', node: plan.removeMember! };
+    return {
+      kind: 'reconfigured',
+      cellId,
+      step: { change: voted, members: cell.members, chosenIndex: index, retired: true, elapsedMs: 12 },
+    };
   }
 
   private lease(
@@ -148,7 +236,12 @@ export class FakeNode implements NodeService {
       .filter(([id]) => options.afterCellId === undefined || id > options.afterCellId)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .slice(0, options.limit ?? 100)
-      .map(([id, cell]) => ({ cellId: id as CellId, members: cell.members, loaded: true }));
+      .map(([id, cell]) => ({
+        cellId: id as CellId,
+        member: this.self,
+        members: cell.members,
+        loaded: true,
+      }));
   }
 
   metrics(): NodeMetrics {
@@ -164,6 +257,8 @@ export class FakeNode implements NodeService {
       cellsEvicted: 0,
       cellsCreated: this.cells.size,
       cellsDeleted: 0,
+      cellsRetired: 0,
+      reconfigurations: this.changes.length,
       requestsSubmitted: this.submitted.length,
       requestsForwarded: 0,
       requestsTimedOut: 0,

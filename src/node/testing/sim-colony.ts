@@ -5,6 +5,7 @@ import { partitionKey, transaction } from '../../model/index.ts';
 import type { Operation } from '../../model/index.ts';
 import { nodeId } from '../../paxos/index.ts';
 import type { NodeId } from '../../paxos/index.ts';
+import type { Network } from '../../env/index.ts';
 import { sim } from '../../simworld/index.ts';
 import type { World } from '../../simworld/index.ts';
 import { realCellBinding } from '../cell-binding.ts';
@@ -25,12 +26,15 @@ export interface SimColony {
   readonly names: readonly NodeId[];
   /** The node running on host `name` now (a restart boots a new one). */
   node(name: string): Node;
+  /** The network of host `name`'s current boot (to send raw frames as that host). */
+  network(name: string): Network;
 }
 
 export function simColony(options: SimColonyOptions): SimColony {
   const count = options.hosts ?? 7;
   const names = Array.from({ length: count }, (_, index) => nodeId(`n${index + 1}`));
   const nodes = new Map<string, Node>();
+  const networks = new Map<string, Network>();
   const binding = realCellBinding({ checkInvariants: true, ...options.cell });
   const world = sim({
     seed: options.seed,
@@ -44,6 +48,7 @@ export function simColony(options: SimColonyOptions): SimColony {
         ...(options.limits === undefined ? {} : { limits: options.limits }),
       });
       nodes.set(env.host, node);
+      networks.set(env.host, env.network);
       return { stop: () => void node.close() };
     },
   });
@@ -54,6 +59,11 @@ export function simColony(options: SimColonyOptions): SimColony {
       const node = nodes.get(name);
       if (node === undefined) throw new Error(`no node ${name}`);
       return node;
+    },
+    network(name) {
+      const network = networks.get(name);
+      if (network === undefined) throw new Error(`no host ${name}`);
+      return network;
     },
   };
 }
