@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { placeCell } from '../api/placement.ts';
 import { colonyLayout, topologyOf } from './colony.ts';
-import { errorExitCode, showError, showTxn, showValue } from './output.ts';
+import {
+  errorExitCode,
+  showError,
+  showMoveEnd,
+  showMoveStep,
+  showStep,
+  showTxn,
+  showValue,
+} from './output.ts';
 import { program } from './main.ts';
 
 describe('local colony layout', () => {
@@ -66,6 +74,53 @@ describe('CLI output', () => {
     );
   });
 
+  it('shows a membership change, a move step and how a move ended', () => {
+    const step = {
+      change: { kind: 'replace' as const, remove: 'n3', add: 'n8#2' },
+      members: ['n1', 'n2', 'n8#2'],
+      chosenIndex: 14,
+      retired: true,
+      elapsedMs: 420,
+    };
+    expect(showStep('vol/a', step)).toEqual([
+      'replaced n3 by n8#2 in cell "vol/a" (chosen at index 14, 0.4 s; n3 retired, pointing to the new members)',
+      '  members: n1, n2, n8#2',
+    ]);
+    expect(
+      showStep('vol/a', { ...step, change: { kind: 'remove', node: 'n3' }, retired: false })[0],
+    ).toContain('n3 did not answer: its node keeps a deposed replica');
+    expect(showMoveStep(step, 2)).toBe('  step 2: replaced n3 by n8#2 (index 14, 0.4 s)');
+    const operation = {
+      kind: 'operation' as const,
+      id: 'n1-x-1',
+      cellId: 'vol/a',
+      node: 'n1',
+      endpoint: '127.0.0.1:7501',
+      to: ['n1', 'n2', 'n8'],
+      steps: [step],
+    };
+    expect(showMoveEnd({ ...operation, state: 'succeeded', members: step.members })).toEqual([
+      'moved cell "vol/a" in 1 step(s): members n1, n2, n8#2',
+    ]);
+    expect(
+      showMoveEnd({
+        ...operation,
+        state: 'failed',
+        error: { code: 'invalid-change', message: 'n8 is full' },
+      }),
+    ).toEqual(['error: the move stopped after 1 step(s): invalid-change: n8 is full']);
+    expect(showMoveEnd({ ...operation, state: 'running' })[0]).toContain(
+      'physalia cell operation n1-x-1 --node-endpoint 127.0.0.1:7501',
+    );
+    expect(
+      showError({
+        kind: 'change-in-progress',
+        message: 'operation n1-x-1 is moving the cell',
+        operationId: 'n1-x-1',
+      }),
+    ).toBe('error: operation n1-x-1 is moving the cell (see: physalia cell operation n1-x-1)');
+  });
+
   it('has every command of the spec', () => {
     const root = program();
     const names = root.commands.map((c) => c.name());
@@ -87,7 +142,17 @@ describe('CLI output', () => {
     const sub = (name: string): string[] =>
       root.commands.find((c) => c.name() === name)!.commands.map((c) => c.name());
     expect(sub('colony')).toEqual(['up', 'down', 'status']);
-    expect(sub('cell')).toEqual(['create', 'describe', 'list']);
+    expect(sub('cell')).toEqual([
+      'create',
+      'describe',
+      'list',
+      'add-member',
+      'remove-member',
+      'replace-member',
+      'move',
+      'operation',
+      'noop',
+    ]);
     expect(sub('lease')).toEqual(['acquire', 'renew', 'release']);
   });
 });

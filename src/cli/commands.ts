@@ -1,11 +1,14 @@
-// The data commands of `physalia`: cells, get/put/delete/incr/cas/txn/scan and leases, through
-// the SDK against the endpoints of --endpoint, $PHYSALIA_ENDPOINTS, or the colony in --data.
+// The data commands of `physalia`: cells (create, describe, list, membership changes and moves),
+// get/put/delete/incr/cas/txn/scan and leases, through the SDK against the endpoints of
+// --endpoint, $PHYSALIA_ENDPOINTS, or the colony in --data.
 import { Command } from 'commander';
 import { connect, isClientError, Lease } from '../client/index.ts';
 import type {
   CellClient,
   ClientError,
   ConditionInput,
+  MemberChangeInput,
+  MoveOperation,
   PhysaliaClient,
   TxnInput,
   ValueInput,
@@ -19,6 +22,9 @@ import {
   jsonRead,
   jsonTxn,
   showError,
+  showMoveEnd,
+  showMoveStep,
+  showStep,
   showTxn,
   showValue,
 } from './output.ts';
@@ -182,7 +188,116 @@ export function cellCommand(globals: Globals): Command {
       for (const c of listed.cells)
         out(`  ${c.cellId}  members ${c.members.join(',')}${c.loaded ? '' : '  (evicted)'}`);
     });
+  membershipCommands(command, globals);
   return command;
+}
+
+function timeoutOption(command: Command, defaultMs: number): Command {
+  return command.option('--timeout-ms <ms>', `give up after this long (default ${defaultMs})`, (v) =>
+    Number(v),
+  );
+}
+
+async function runChange(
+  globals: Globals,
+  cellId: string,
+  change: MemberChangeInput,
+  flags: { timeoutMs?: number },
+): Promise<void> {
+  const changed = await client(globals).changeMembers(
+    cellId,
+    change,
+    flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs },
+  );
+  if (isClientError(changed)) return fail(changed, globals());
+  if (globals().json === true) return out(JSON.stringify(changed));
+  for (const line of showStep(cellId, changed)) out(line);
+}
+
+/** Prints a move as it goes: one line per step, then how it ended. Exit 2 failed, 3 still running. */
+function moveProgress(globals: Globals): (operation: MoveOperation) => void {
+  let printed = 0;
+  return (operation) => {
+    if (printed === 0 && globals().json !== true)
+      out(
+        `moving cell ${JSON.stringify(operation.cellId)} to ${operation.to.join(', ')} (operation ${operation.id} on ${operation.node})`,
+      );
+    for (; printed < operation.steps.length; printed += 1)
+      if (globals().json !== true) out(showMoveStep(operation.steps[printed]!, printed + 1));
+  };
+}
+
+function endMove(operation: MoveOperation, globals: Globals): void {
+  if (globals().json === true) out(JSON.stringify(operation));
+  else
+    for (const line of showMoveEnd(operation))
+      (operation.state === 'failed' ? process.stderr : process.stdout).write(`${line}\n`);
+  if (operation.state === 'failed') process.exitCode = exitCodes.error;
+  if (operation.state === 'running') process.exitCode = exitCodes.unknown;
+}
+
+/** `cell add-member | remove-member | replace-member | move | operation | noop` (paper §2.4). */
+function membershipCommands(command: Command, globals: Globals): void {
+  timeoutOption(
+    command
+      .command('add-member <cellId> <node>')
+      .description('add a node to the cell: its replica is created, caught up, then votes'),
+    60_000,
+  ).action((cellId: string, node: string, flags: { timeoutMs?: number }) =>
+    runChange(globals, cellId, { add: node }, flags),
+  );
+  timeoutOption(
+    command
+      .command('remove-member <cellId> <member>')
+      .description('remove a node (or member id node#k) from the cell; its replica is retired'),
+    60_000,
+  ).action((cellId: string, member: string, flags: { timeoutMs?: number }) =>
+    runChange(globals, cellId, { remove: member }, flags),
+  );
+  timeoutOption(
+    command
+      .command('replace-member <cellId> <old> <new>')
+      .description('replace one member by a new node, in one change'),
+    60_000,
+  ).action((cellId: string, old: string, next: string, flags: { timeoutMs?: number }) =>
+    runChange(globals, cellId, { replace: { remove: old, add: next } }, flags),
+  );
+  timeoutOption(
+    command
+      .command('move <cellId> <nodes>')
+      .description('move the cell onto these comma-separated nodes, one replacement at a time'),
+    600_000,
+  ).action(async (cellId: string, nodes: string, flags: { timeoutMs?: number }) => {
+    const moved = await client(globals).moveCell(
+      cellId,
+      nodes.split(',').map((node) => node.trim()),
+      {
+        ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }),
+        onProgress: moveProgress(globals),
+      },
+    );
+    if (isClientError(moved)) return fail(moved, globals());
+    endMove(moved, globals);
+  });
+  command
+    .command('operation <operationId>')
+    .description('show a move (operations live on the node that runs them)')
+    .requiredOption('--node-endpoint <host:port>', 'the node running it')
+    .option('--wait-ms <ms>', 'wait up to this long for it to end', (v) => Number(v), 0)
+    .action(async (id: string, flags: { nodeEndpoint: string; waitMs: number }) => {
+      const operation = await client(globals).operation(id, flags.nodeEndpoint, { waitMs: flags.waitMs });
+      if (isClientError(operation)) return fail(operation, globals());
+      moveProgress(globals)(operation);
+      endMove(operation, globals);
+    });
+  command
+    .command('noop <cellId>')
+    .description('have the leader choose a no-op (a chosen change takes effect alpha entries later)')
+    .action(async (cellId: string) => {
+      const chosen = await client(globals).noop(cellId);
+      if (isClientError(chosen)) return fail(chosen, globals());
+      out(globals().json === true ? JSON.stringify(chosen) : `no-op chosen at index ${chosen.index}`);
+    });
 }
 
 export function dataCommands(globals: Globals): Command[] {

@@ -1,6 +1,14 @@
 // How the CLI shows things: values as text, outcomes as readable lines or JSON (--json), and
 // its exit codes: 0 done, 1 answered "no" (not committed, missing, refused), 2 error, 3 unknown.
-import type { ClientError, ReadOutcome, ScanEntry, TxnOutcome, Value } from '../client/index.ts';
+import type {
+  ClientError,
+  MembershipStep,
+  MoveOperation,
+  ReadOutcome,
+  ScanEntry,
+  TxnOutcome,
+  Value,
+} from '../client/index.ts';
 import { encodeValue } from '../client/index.ts';
 
 export const exitCodes = { ok: 0, no: 1, error: 2, unknown: 3 } as const;
@@ -78,11 +86,79 @@ export function showError(error: ClientError): string {
       return `error: no such cell ${JSON.stringify(error.cellId)} (create it with: physalia cell create ${error.cellId})`;
     case 'cell-exists':
       return `error: the cell exists with members ${error.members.join(', ')}`;
+    case 'invalid-change':
+      return `error: the change does not fit the cell: ${error.message}`;
+    case 'change-in-progress':
+      return `error: ${error.message}${error.operationId === undefined ? '' : ` (see: physalia cell operation ${error.operationId})`}`;
+    case 'operation-not-found':
+      return `error: ${error.message}`;
     case 'outcome-unknown':
       return `error: outcome unknown (the write may or may not have been applied): ${error.message}`;
     case 'unavailable':
       return `error: unavailable after ${error.attempts} attempts: ${error.message}`;
     case 'protocol':
       return `error: unexpected answer: ${error.message}`;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One change as a sentence: `replaced n3 by n6#2`. */
+export function showChange(step: MembershipStep): string {
+  const change = step.change;
+  switch (change.kind) {
+    case 'add':
+      return `added ${change.node}`;
+    case 'remove':
+      return `removed ${change.node}`;
+    case 'replace':
+      return `replaced ${change.remove} by ${change.add}`;
+  }
+}
+
+/** A completed membership change: what changed, where it was chosen, and the members now. */
+export function showStep(cellId: string, step: MembershipStep): string[] {
+  const chosen = step.chosenIndex === undefined ? 'in effect' : `chosen at index ${step.chosenIndex}`;
+  const removed =
+    step.change.kind === 'add'
+      ? undefined
+      : step.change.kind === 'remove'
+        ? step.change.node
+        : step.change.remove;
+  const retired =
+    removed === undefined
+      ? ''
+      : step.retired
+        ? `; ${removed} retired, pointing to the new members`
+        : `; ${removed} did not answer: its node keeps a deposed replica`;
+  return [
+    `${showChange(step)} in cell ${JSON.stringify(cellId)} (${chosen}, ${seconds(step.elapsedMs)}${retired})`,
+    `  members: ${step.members.join(', ')}`,
+  ];
+}
+
+/** A line per step of a move, numbered from 1. */
+export function showMoveStep(step: MembershipStep, number: number): string {
+  const at = step.chosenIndex === undefined ? '' : `index ${step.chosenIndex}, `;
+  return `  step ${number}: ${showChange(step)} (${at}${seconds(step.elapsedMs)})`;
+}
+
+/** How a move ended (or where it stands when the wait ran out). */
+export function showMoveEnd(operation: MoveOperation): string[] {
+  switch (operation.state) {
+    case 'succeeded':
+      return [
+        `moved cell ${JSON.stringify(operation.cellId)} in ${operation.steps.length} step(s): members ${(operation.members ?? []).join(', ')}`,
+      ];
+    case 'failed':
+      return [
+        `error: the move stopped after ${operation.steps.length} step(s): ${operation.error?.code ?? 'failed'}: ${operation.error?.message ?? ''}`,
+      ];
+    case 'running':
+      return [
+        `still moving after ${operation.steps.length} step(s); follow it with: physalia cell operation ${operation.id} --node-endpoint ${operation.endpoint}`,
+      ];
   }
 }

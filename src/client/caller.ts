@@ -69,6 +69,11 @@ export class Router {
     if (route !== undefined) route.leader = undefined;
   }
 
+  /** Endpoint of a node, when /v1/colony taught it. */
+  endpointOf(node: string): string | undefined {
+    return this.nodes.get(hostOf(node));
+  }
+
   /** Endpoints to try, best first: the leader, the other members, then every known endpoint. */
   candidates(cellId: string | undefined): string[] {
     const all = [...new Set([...this.endpoints, ...this.nodes.values()])];
@@ -78,10 +83,16 @@ export class Router {
     if (route === undefined) return rotated;
     const preferred = [route.leader, ...route.members]
       .filter((node): node is string => node !== undefined)
-      .map((node) => this.nodes.get(node))
+      .map((node) => this.nodes.get(hostOf(node)))
       .filter((endpoint): endpoint is string => endpoint !== undefined);
     return [...new Set([...preferred, ...rotated])];
   }
+}
+
+/** The node of a member id: `n3#2` (an incarnation, paper §2.4) runs on node `n3`. */
+export function hostOf(member: string): string {
+  const hash = member.indexOf('#');
+  return hash < 0 ? member : member.slice(0, hash);
 }
 
 export interface Call {
@@ -96,10 +107,19 @@ export interface Call {
   readonly idempotent: boolean;
   /** The caller accepts that a write whose outcome is unknown may be applied twice. */
   readonly retryOutcomeUnknown: boolean;
+  /** This request's own timeout (a long synchronous change, a long poll), instead of the policy's. */
+  readonly timeoutMs?: number;
 }
 
 export type CallResult =
-  { readonly kind: 'ok'; readonly status: number; readonly body: unknown } | ClientError;
+  | {
+      readonly kind: 'ok';
+      readonly status: number;
+      readonly body: unknown;
+      /** The endpoint that answered. */
+      readonly endpoint: string;
+    }
+  | ClientError;
 
 type Verdict =
   | { readonly kind: 'done'; readonly result: CallResult }
@@ -158,7 +178,7 @@ export class Caller {
       method: call.method,
       path: call.path,
       ...(call.body === undefined ? {} : { body: call.body }),
-      timeoutMs: this.policy.requestTimeoutMs,
+      timeoutMs: call.timeoutMs ?? this.policy.requestTimeoutMs,
     });
     if (answer.kind === 'failed') {
       if (call.cellId !== undefined) this.router.forgetLeader(call.cellId);
@@ -167,7 +187,7 @@ export class Caller {
         : { kind: 'retry', reason: answer.reason, notBeforeMs: 0 };
     }
     if (answer.status >= 200 && answer.status < 300) {
-      return { kind: 'done', result: { kind: 'ok', status: answer.status, body: answer.body } };
+      return { kind: 'done', result: { kind: 'ok', status: answer.status, body: answer.body, endpoint } };
     }
     return this.errorVerdict(call, answer.status, body(answer.body), answer.retryAfterMs);
   }
@@ -216,6 +236,16 @@ export class Caller {
         const members = Array.isArray(error.members) ? error.members.map(String) : [];
         return done({ kind: 'cell-exists', members, message });
       }
+      case 'invalid-change':
+        return done({ kind: 'invalid-change', message });
+      case 'change-in-progress':
+        return done({
+          kind: 'change-in-progress',
+          message,
+          ...(typeof error.operationId === 'string' ? { operationId: error.operationId } : {}),
+        });
+      case 'operation-not-found':
+        return done({ kind: 'operation-not-found', message });
       default:
         if (status === 503) return { kind: 'retry', reason: message, notBeforeMs: 0 };
         return done({ kind: 'protocol', message: `HTTP ${status}: ${message}` });

@@ -244,3 +244,62 @@ describe('client SDK', () => {
     expect(await client.describeCell('none')).toMatchObject({ kind: 'cell-not-found' });
   });
 });
+
+describe('client SDK: membership changes and moves (paper §2.4)', () => {
+  it('adds, replaces and removes members; the added node runs a fresh incarnation', async () => {
+    const added = await client.addMember('vol', 'n4');
+    expect(added).toMatchObject({ kind: 'changed', change: { kind: 'add', node: 'n4#1' }, retired: true });
+    const replaced = await client.replaceMember('vol', 'n1', 'n5', { timeoutMs: 9_000 });
+    expect(replaced).toMatchObject({ change: { kind: 'replace', remove: 'n1', add: 'n5#2' } });
+    expect(await client.removeMember('vol', 'n4#1')).toMatchObject({ members: ['n2', 'n3', 'n5#2'] });
+    expect(node.changes.map((change) => change.timeoutMs)).toEqual([60_000, 9_000, 60_000]);
+    // Routing follows incarnation ids: the router maps n5#2 to node n5's endpoint (the fake
+    // node says n1 leads, so n1 comes first, then the members).
+    expect(await client.describeCell('vol')).toMatchObject({ members: ['n2', 'n3', 'n5#2'] });
+    expect(client.caller.router.candidates('vol').slice(0, 4).sort()).toEqual([
+      '127.0.0.1:18001',
+      '127.0.0.1:18002',
+      '127.0.0.1:18003',
+      '127.0.0.1:18005',
+    ]);
+  });
+
+  it('returns typed refusals and does not resend a change whose answer was lost', async () => {
+    expect(await client.addMember('vol', 'n2')).toMatchObject({
+      kind: 'invalid-change',
+      message: 'n2 already hosts member n2',
+    });
+    expect(await client.addMember('vol', 'n99')).toMatchObject({ kind: 'invalid', field: 'add' });
+    expect(await client.addMember('nope', 'n4')).toMatchObject({ kind: 'cell-not-found' });
+    node.scriptedChanges.set('vol', [{ kind: 'config-change-in-progress' }]);
+    expect(await client.addMember('vol', 'n4')).toMatchObject({ kind: 'change-in-progress' });
+    await client.learnNodes();
+    transport.lostAnswers = 1;
+    expect(await client.addMember('vol', 'n4')).toMatchObject({ kind: 'outcome-unknown' });
+    expect(transport.sent.filter((request) => request.path.endsWith('/members'))).toHaveLength(5);
+    expect(transport.sent.at(-1)!.timeoutMs).toBe(65_000); // the server's deadline plus the answer's travel
+  });
+
+  it('moves a cell: starts the operation and polls the node running it until it ends', async () => {
+    const seen: number[] = [];
+    const moved = await client.moveCell('vol', ['n4', 'n5', 'n6'], {
+      onProgress: (operation) => seen.push(operation.steps.length),
+    });
+    expect(moved).toMatchObject({ kind: 'operation', state: 'succeeded', members: ['n4#1', 'n5#2', 'n6#3'] });
+    if (moved.kind !== 'operation') return;
+    expect(moved.steps.map((step) => step.change.kind)).toEqual(['replace', 'replace', 'replace']);
+    expect(seen.at(-1)).toBe(3);
+    const polled = await client.operation(moved.id, moved.endpoint);
+    expect(polled).toMatchObject({ id: moved.id, state: 'succeeded' });
+    expect(await client.operation('n1-none-1', moved.endpoint)).toMatchObject({
+      kind: 'operation-not-found',
+    });
+    expect(await client.noop('vol')).toMatchObject({ kind: 'noop-chosen' });
+  });
+
+  it('reports a move that failed at a step, with the steps done', async () => {
+    node.scriptedChanges.set('vol', [{ kind: 'invalid-change', reason: 'n9 is full' }]);
+    const moved = await client.moveCell('vol', ['n9']);
+    expect(moved).toMatchObject({ state: 'failed', steps: [], error: { code: 'invalid-change' } });
+  });
+});

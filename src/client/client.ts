@@ -1,16 +1,21 @@
 // The Physalia SDK: `connect({ endpoints })`, then per cell (partition key) transactions,
-// get/put/delete/increment/compare-and-set, paged scans, sessions and leases over the HTTP API.
+// get/put/delete/increment/compare-and-set, paged scans, sessions and leases over the HTTP API,
+// and the cell's membership: add, remove, replace one member, move, no-op (reconfig.ts).
 import type { Clock, Random } from '../env/index.ts';
 import { SystemClock, systemRandom } from '../runtime/index.ts';
 import { Caller, defaultRetryPolicy, Router } from './caller.ts';
 import type { CallResult, RetryPolicy } from './caller.ts';
 import { decodeAll, decodeEntry, decodeRead, encodeCondition, encodeWrite, toValue } from './json.ts';
 import { Lease } from './lease.ts';
+import * as reconfig from './reconfig.ts';
 import { fetchTransport } from './transport.ts';
 import type { HttpTransport } from './transport.ts';
 import type {
   ClientError,
   LeaseRefusal,
+  MemberChangeInput,
+  MembershipStep,
+  MoveOperation,
   ScanPage,
   TxnFailure,
   TxnInput,
@@ -184,6 +189,73 @@ export class PhysaliaClient {
       cells: body.cells as { cellId: string; members: string[]; loaded: boolean }[],
       ...(typeof body.nextAfter === 'string' ? { nextAfter: body.nextAfter } : {}),
     };
+  }
+
+  /**
+   * One membership change of the cell (paper §2.4), named by node ids: `{add}`, `{remove}` (a
+   * node or a member id) or `{replace: {remove, add}}`. The node creates the new member's
+   * replica (a fresh incarnation `node#k`), has the change chosen and in effect, waits until the
+   * new member caught up and retires the removed one; answered then, or an error (nothing is
+   * retried once sent: a lost answer is `outcome-unknown`).
+   */
+  async changeMembers(
+    cellId: string,
+    change: MemberChangeInput,
+    options: { timeoutMs?: number } = {},
+  ): Promise<({ kind: 'changed'; cellId: string } & MembershipStep) | ClientError> {
+    await this.learnNodes();
+    return reconfig.changeMembers(
+      this.caller,
+      cellId,
+      change,
+      options.timeoutMs ?? reconfig.changeTimeoutMsDefault,
+    );
+  }
+
+  addMember(cellId: string, node: string, options: { timeoutMs?: number } = {}) {
+    return this.changeMembers(cellId, { add: node }, options);
+  }
+
+  removeMember(cellId: string, node: string, options: { timeoutMs?: number } = {}) {
+    return this.changeMembers(cellId, { remove: node }, options);
+  }
+
+  replaceMember(cellId: string, remove: string, add: string, options: { timeoutMs?: number } = {}) {
+    return this.changeMembers(cellId, { replace: { remove, add } }, options);
+  }
+
+  /**
+   * Moves the cell onto the nodes `to`, one replacement at a time, each new member caught up
+   * before the next. Polls the node running it until it ends (state `succeeded` or `failed`,
+   * with the steps done) or `timeoutMs` passes (state still `running`: poll `operation`).
+   */
+  async moveCell(
+    cellId: string,
+    to: readonly string[],
+    options: { timeoutMs?: number; onProgress?: (operation: MoveOperation) => void } = {},
+  ): Promise<MoveOperation | ClientError> {
+    await this.learnNodes();
+    return reconfig.moveCell(this.caller, this.clock, cellId, to, options);
+  }
+
+  /** Starts a move and returns at once (poll it with `operation`). */
+  async startMove(cellId: string, to: readonly string[], options: { timeoutMs?: number } = {}) {
+    await this.learnNodes();
+    return reconfig.startMove(this.caller, cellId, to, options.timeoutMs ?? reconfig.moveTimeoutMsDefault);
+  }
+
+  /** An operation of the node at `endpoint`, waiting up to `waitMs` for it to end. */
+  operation(
+    id: string,
+    endpoint: string,
+    options: { waitMs?: number } = {},
+  ): Promise<MoveOperation | ClientError> {
+    return reconfig.getOperation(this.caller, id, endpoint, options.waitMs ?? 0);
+  }
+
+  /** Has the cell's leader choose one no-op (a chosen change takes effect alpha entries later). */
+  noop(cellId: string): Promise<{ kind: 'noop-chosen'; index: number } | ClientError> {
+    return reconfig.noop(this.caller, cellId);
   }
 
   /** Learns node id -> endpoint once (for routing to a cell's leader); failures are ignored. */

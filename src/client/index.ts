@@ -1,5 +1,6 @@
 // The Physalia client SDK: connect to any nodes' HTTP API, then transactions, helpers, paged
-// scans, sessions and leases per cell, with routing, bounded retries and typed errors.
+// scans, sessions and leases per cell, membership changes and moves, with routing, bounded
+// retries and typed errors.
 export { CellClient, cellPath, connect, PhysaliaClient, Session } from './client.ts';
 export type {
   CellCreated,
@@ -11,7 +12,8 @@ export type {
   LeaseAnswer,
   ScanRangeInput,
 } from './client.ts';
-export { cellRoutesMax, defaultRetryPolicy } from './caller.ts';
+export { cellRoutesMax, defaultRetryPolicy, hostOf } from './caller.ts';
+export { changeTimeoutMsDefault, moveTimeoutMsDefault } from './reconfig.ts';
 export type { RetryPolicy } from './caller.ts';
 export { decodeValue, encodeValue, toValue } from './json.ts';
 export { Lease } from './lease.ts';

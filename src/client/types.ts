@@ -70,6 +70,12 @@ export type ClientError =
   | { readonly kind: 'invalid'; readonly field: string; readonly message: string }
   | { readonly kind: 'cell-not-found'; readonly cellId: string; readonly message: string }
   | { readonly kind: 'cell-exists'; readonly members: readonly string[]; readonly message: string }
+  /** A membership change that does not fit the cell (already a member, not a member). Nothing changed. */
+  | { readonly kind: 'invalid-change'; readonly message: string }
+  /** Another change or move of the cell is in progress (`operationId`: the move). Nothing changed. */
+  | { readonly kind: 'change-in-progress'; readonly message: string; readonly operationId?: string }
+  /** No such operation on the node asked (operations live on the node that runs them). */
+  | { readonly kind: 'operation-not-found'; readonly message: string }
   /** The write may or may not have been applied; it was not retried (see `retryOutcomeUnknown`). */
   | { readonly kind: 'outcome-unknown'; readonly message: string }
   /** Every attempt was refused (overloaded, unavailable, unreachable); nothing was applied. */
@@ -78,12 +84,58 @@ export type ClientError =
   | { readonly kind: 'protocol'; readonly message: string };
 
 export function isClientError(candidate: { readonly kind: string }): candidate is ClientError {
-  return ['invalid', 'cell-not-found', 'cell-exists', 'outcome-unknown', 'unavailable', 'protocol'].includes(
-    candidate.kind,
-  );
+  return [
+    'invalid',
+    'cell-not-found',
+    'cell-exists',
+    'invalid-change',
+    'change-in-progress',
+    'operation-not-found',
+    'outcome-unknown',
+    'unavailable',
+    'protocol',
+  ].includes(candidate.kind);
 }
 
 /** The lease answers other than a grant (a grant is a `Lease`, see lease.ts). */
 export type LeaseRefusal =
   | { readonly kind: 'held-by-other'; readonly holder: string; readonly grantIndex: number }
   | { readonly kind: 'not-holder'; readonly holder: string | undefined };
+
+/** A single-node membership change, named by node ids (`remove` also takes a member id `node#k`). */
+export type MemberChangeInput =
+  | { readonly add: string }
+  | { readonly remove: string }
+  | { readonly replace: { readonly remove: string; readonly add: string } };
+
+/** One change as the cell voted on it: an added node runs a fresh incarnation `node#k`. */
+export type MemberChange =
+  | { readonly kind: 'add'; readonly node: string }
+  | { readonly kind: 'remove'; readonly node: string }
+  | { readonly kind: 'replace'; readonly remove: string; readonly add: string };
+
+/** A completed membership change (paper §2.4). */
+export interface MembershipStep {
+  readonly change: MemberChange;
+  /** The members once the change is in effect. */
+  readonly members: readonly string[];
+  readonly chosenIndex?: number;
+  /** The removed member deleted its replica, leaving a forwarding pointer. */
+  readonly retired: boolean;
+  readonly elapsedMs: number;
+}
+
+/** A move in progress or ended, as the node running it reports it. */
+export interface MoveOperation {
+  readonly kind: 'operation';
+  readonly id: string;
+  readonly cellId: string;
+  /** The node running it, and the endpoint to poll it at. */
+  readonly node: string;
+  readonly endpoint: string;
+  readonly to: readonly string[];
+  readonly state: 'running' | 'succeeded' | 'failed';
+  readonly steps: readonly MembershipStep[];
+  readonly members?: readonly string[];
+  readonly error?: { readonly code: string; readonly message: string };
+}
