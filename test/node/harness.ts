@@ -16,7 +16,7 @@ import { hostId } from '../../src/env/index.ts';
 import type { HostId } from '../../src/env/index.ts';
 import type { CellId, NodeMetrics, SubmitResponse } from '../../src/node/index.ts';
 import { decodeNodeMessage, encodeNodeMessage, nodeFrameBytesMax } from '../../src/node/wire.ts';
-import type { AdminOutcome, NodeMessage, RpcId } from '../../src/node/wire.ts';
+import type { AdminOutcome, MoveOutcome, NodeMessage, RpcId } from '../../src/node/wire.ts';
 import type { NodeId } from '../../src/paxos/index.ts';
 import { AddressBook, parseKeyring, TcpNetwork } from '../../src/runtime/index.ts';
 import type { Keyring, TcpNetworkCounters } from '../../src/runtime/index.ts';
@@ -239,6 +239,49 @@ export class NodeClient {
         return decoded.value;
       }
     }
+  }
+
+  /**
+   * Sends a request to node `at` to be served by its own replica only (as a peer's forward
+   * is): a node the cell left answers `moved` with where it went (paper §2.5).
+   */
+  async serveAt(at: NodeId, cellId: CellId, request: CellRequest, timeoutMs = 5_000): Promise<ClientAttempt> {
+    const bytes = encodeCellRequest(request);
+    const answer = await this.call(
+      at,
+      (rpc) => ({ kind: 'request', cellId, rpc, request: bytes }),
+      timeoutMs,
+    );
+    if (answer === undefined) return { kind: 'timeout' };
+    if (answer.kind !== 'response') throw new Error(`unexpected answer ${answer.kind}`);
+    switch (answer.answer.kind) {
+      case 'moved':
+        return { kind: 'moved', cellId, members: answer.answer.members };
+      case 'not-found':
+        return { kind: 'not-found', cellId };
+      case 'cell': {
+        const decoded = decodeCellResponse(answer.answer.response);
+        if (decoded.kind !== 'decoded') throw new Error('undecodable response');
+        return decoded.value;
+      }
+    }
+  }
+
+  /** Asks node `via` to move the cell onto `targets` (paper §2.4); undefined: no answer in time. */
+  async move(
+    via: NodeId,
+    cellId: CellId,
+    targets: readonly NodeId[],
+    timeoutMs = 30_000,
+  ): Promise<MoveOutcome | undefined> {
+    const answer = await this.call(
+      via,
+      (rpc) => ({ kind: 'move', cellId, rpc, targets, timeoutMs }),
+      timeoutMs + 5_000,
+    );
+    if (answer === undefined) return undefined;
+    if (answer.kind !== 'move-reply') throw new Error(`unexpected answer ${answer.kind}`);
+    return answer.outcome;
   }
 
   /** Creates the cell on each member (admin messages, retried); resolves with the outcomes. */
