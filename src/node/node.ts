@@ -250,13 +250,20 @@ export class Node implements NodeService {
     }
   }
 
+  /** Describes the cell from a replica of it, following forwarding pointers (bounded hops). */
   async describeCell(cellId: CellId): Promise<DescribeCellResult> {
     if (cellIdProblem(cellId) !== undefined) return { kind: 'not-found', cellId };
     const here = await this.describeHere(cellId);
     if (here.kind === 'described') return { kind: 'described', summary: here.summary, answeredBy: this.self };
     const members = here.kind === 'moved' ? hostsOf(here.members) : await this.locate(cellId);
     if (members === undefined) return { kind: 'not-found', cellId };
-    for (const member of this.preferLive(members.filter((member) => member !== this.self))) {
+    let pointer = here.kind === 'moved' ? here.members : undefined;
+    const tried = new Set<NodeId>([this.self]);
+    const queue = this.preferLive(members);
+    for (let hops = 0; queue.length > 0;) {
+      const member = queue.shift() as NodeId;
+      if (tried.has(member)) continue;
+      tried.add(member);
       const outcome = await this.outbound.call<DescribeAnswer>(
         member,
         'described',
@@ -266,9 +273,14 @@ export class Node implements NodeService {
       if (outcome.kind !== 'answered') continue;
       if (outcome.answer.kind === 'described')
         return { kind: 'described', summary: outcome.answer.summary, answeredBy: member };
-      if (outcome.answer.kind === 'moved') return { kind: 'moved', cellId, members: outcome.answer.members };
+      if (outcome.answer.kind === 'moved' && hops < this.limits.forwardAttemptsMax) {
+        // A newer pointer: where the cell went after `member` left. Ask there first.
+        hops += 1;
+        pointer = outcome.answer.members;
+        queue.unshift(...this.preferLive(hostsOf(pointer).filter((next) => !tried.has(next))));
+      }
     }
-    if (here.kind === 'moved') return { kind: 'moved', cellId, members: here.members };
+    if (pointer !== undefined) return { kind: 'moved', cellId, members: pointer };
     return { kind: 'unavailable', reason: 'no member of the cell answered' };
   }
 

@@ -266,6 +266,12 @@ describe('node reconfiguration in the simulator (paper §2.4)', () => {
     expect(steps).toHaveLength(3);
     expect(result.steps.every((step) => step.retired)).toBe(true);
     for (const name of ['n1', 'n2', 'n3']) expect(colony.node(name).listCells()).toEqual([]);
+    // Each old node points where the cell went after it left; describing follows the chain.
+    for (const name of ['n1', 'n2', 'n3'])
+      expect(await colony.world.settle(colony.node(name).describeCell(cell('m')))).toMatchObject({
+        kind: 'described',
+        summary: { members: result.members },
+      });
     const okCount = recorder.events().filter((event) => event.type === 'ok').length;
     expect(okCount).toBeGreaterThan(10);
     expect(checkHistoryLinearizable(recorder.events())).toMatchObject({ kind: 'linearizable' });

@@ -248,6 +248,58 @@ describe('local colony end to end', () => {
     ).toHaveLength(9);
   }, 90_000);
 
+  it('CLI and HTTP: add a member, refuse a bad change, move the cell, follow it through a stale endpoint (§2.4)', async () => {
+    const created = await http('POST', '/v1/cells', { cellId: 'moving', members: ['n1', 'n2', 'n3'] });
+    expect(created.status).toBe(201);
+    const put = await http('POST', '/v1/cells/moving/txn', {
+      writes: [{ kind: 'put', key: 'a', value: { string: 'v1' } }],
+    });
+    expect(put.body.committed).toBe(true);
+    const added = await cli('cell', 'add-member', 'moving', 'n4');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(
+      /^added n4#\d+ in cell "moving" \(chosen at index \d+, \d+\.\d s\)\n {2}members: n1, n2, n3, n4#\d+\n$/,
+    );
+    const again = await cli('cell', 'add-member', 'moving', 'n2');
+    expect([again.code, again.stderr.trim()]).toEqual([
+      2,
+      'error: the change does not fit the cell: n2 already hosts member n2',
+    ]);
+    const moved = await cli('cell', 'move', 'moving', 'n7,n8,n9');
+    expect(moved.code, moved.stderr).toBe(0);
+    const lines = moved.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^moving cell "moving" to n7, n8, n9 \(operation \S+ on n\d\)$/);
+    expect(lines.filter((line) => /^ {2}step \d: (replaced|removed) /.test(line))).toHaveLength(4);
+    expect(lines.at(-1)).toMatch(/^moved cell "moving" in 4 step\(s\): members n7#\d+, n8#\d+, n9#\d+$/);
+    // The HTTP refusals, in the documented shapes.
+    const gone = await http('POST', '/v1/cells/moving/members', { remove: 'n1' });
+    expect([gone.status, gone.body.code]).toEqual([400, 'invalid-change']);
+    expectShape(gone.body, '/v1/cells/{cellId}/members', 'post', 400);
+    const unknown = await http('POST', '/v1/cells/no-such-cell/members', { add: 'n4' });
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'cell-not-found']);
+    const badTarget = await http('POST', '/v1/cells/moving/move', { to: ['n99'] });
+    expect([badTarget.status, badTarget.body.field]).toEqual([400, 'to[0]']);
+    // An operation started over HTTP, polled on the node that runs it.
+    const back = await http('POST', '/v1/cells/moving/move', { to: ['n1', 'n8', 'n9'] }, 4);
+    expect(back.status).toBe(202);
+    expectShape(back.body, '/v1/cells/{cellId}/move', 'post', 202);
+    const location = back.headers.get('location') ?? '';
+    let operation = await http('GET', `${location}?waitMs=20000`, undefined, 4);
+    for (let poll = 0; operation.body.state === 'running' && poll < 5; poll += 1)
+      operation = await http('GET', `${location}?waitMs=20000`, undefined, 4);
+    expectShape(operation.body, '/v1/operations/{operationId}', 'get', 200);
+    expect(operation.body.state).toBe('succeeded');
+    const members = operation.body.members as string[];
+    expect(members.map((member) => member.split('#')[0])).toEqual(['n1', 'n8', 'n9']);
+    expect(members[0]).toMatch(/^n1#\d+$/); // back on n1 as a new incarnation (ABA)
+    // A client that only knows n2 and n3 (the cell left them) is redirected, never wrong.
+    const stale = connect({ endpoints: [endpoints[1]!, endpoints[2]!] });
+    const read = await stale.cell('moving').get('a');
+    expect(read.kind === 'found' && new TextDecoder().decode(read.value as Uint8Array)).toBe('v1');
+    const described = await http('GET', '/v1/cells/moving', undefined, 1);
+    expect(described.body.members).toEqual(members);
+  }, 120_000);
+
   it('serves metrics, OpenAPI, health and readiness on every node', async () => {
     const metrics = await http('GET', '/metrics');
     expect(metrics.text).toMatch(/physalia_http_requests_total\{[^}]*route="\/v1\/cells\/:cellId\/txn"/);
