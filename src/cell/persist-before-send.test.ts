@@ -1,6 +1,8 @@
 // The ordering rule (paper §2.2, durable across dirty reboots): a Ready's messages leave only
 // after its own storage write resolved AND every earlier Ready was processed; a failed write
-// means nothing after it is ever sent or acknowledged.
+// means nothing after it is ever sent or acknowledged. Two exceptions, both safe: a leader's
+// accepts leave in parallel with its own write (its vote counts only once durable), and a
+// Ready that only moves the commit index is acted on before its write resolves.
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, StorageError } from '../env/index.ts';
 import type { Storage, StorageWrite } from '../env/index.ts';
@@ -8,7 +10,7 @@ import { partitionKey } from '../model/index.ts';
 import { ballot, nodeId } from '../paxos/index.ts';
 import type { PaxosMessage } from '../paxos/index.ts';
 import { CellReplica } from './replica.ts';
-import { encodePaxosEnvelope } from './wire.ts';
+import { cellMessageKind, encodePaxosEnvelope } from './wire.ts';
 
 /** A storage whose writes resolve only when the test says so (any order). */
 function manualStorage(): {
@@ -42,13 +44,17 @@ function manualStorage(): {
 async function replicaOnManualDisk() {
   const { storage, pending } = manualStorage();
   const sent: string[] = [];
+  const kinds: string[] = [];
   const env = {
     cellId: partitionKey('c'),
     self: nodeId('n1'),
     storage,
     clock: { nowMs: () => 0, monotonicMs: () => 0, setTimer: () => ({ cancel: () => undefined }) },
     random: new SeededRandom(1),
-    send: (to: string) => sent.push(to),
+    send: (to: string, bytes: Uint8Array) => {
+      sent.push(to);
+      kinds.push(`${to}:${cellMessageKind(bytes)}`);
+    },
   };
   const created = CellReplica.create(env, [nodeId('n1'), nodeId('n2'), nodeId('n3')]);
   pending.shift()!.resolve();
@@ -62,6 +68,8 @@ async function replicaOnManualDisk() {
     cell,
     pending,
     sent,
+    kinds,
+    step: (from: string, message: PaxosMessage) => cell.receive(nodeId(from), encodePaxosEnvelope(message)),
     deliver: (round: number, from: string) =>
       cell.receive(nodeId(from), encodePaxosEnvelope(prepare(round, from))),
   };
@@ -110,5 +118,32 @@ describe('persist before send', () => {
     r.deliver(3, 'n2');
     await settle();
     expect(r.sent).toEqual([]);
+  });
+
+  it("a leader's accepts leave before its own write resolves; its own vote counts only after", async () => {
+    const r = await replicaOnManualDisk();
+    let answered = false;
+    const answer = r.cell.submit({ kind: 'lease-release', name: 'L', holder: 'h' }).then((outcome) => {
+      answered = true;
+      return outcome;
+    });
+    await settle();
+    r.pending.shift()!.resolve(); // the campaign's promise is durable: prepares go out
+    await settle();
+    r.step('n2', { kind: 'promise', ballot: ballot(1, nodeId('n1')), commitIndex: 0 as never, entries: [] });
+    await settle();
+    // Elected: the accepts are out although the leader's copy of entry 1 is not durable yet.
+    expect(r.kinds.filter((k) => k.endsWith(':accept')).sort()).toEqual(['n2:accept', 'n3:accept']);
+    expect(r.cell.describe().unpersistedReadies).toBe(1);
+    // n2's vote alone is not a quorum of three: the leader's own vote must wait for its disk.
+    r.step('n2', { kind: 'accepted', ballot: ballot(1, nodeId('n1')), index: 1 as never });
+    await settle();
+    expect(answered).toBe(false);
+    r.pending.shift()!.resolve();
+    await settle();
+    // Chosen by n1 + n2. The commit-index write is still pending, yet the client has its answer.
+    expect(answered).toBe(true);
+    expect(r.pending.length).toBe(1);
+    expect((await answer).kind).toBe('lease');
   });
 });

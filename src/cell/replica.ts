@@ -6,7 +6,7 @@
 import { DEFAULT_MODEL_LIMITS, validate } from '../model/index.ts';
 import type { LogIndex, ModelState, Operation } from '../model/index.ts';
 import { apply as applyOperation } from '../model/index.ts';
-import { defaultReplicaOptions, initialPersistedState, Replica } from '../paxos/index.ts';
+import { commitIndexOnly, defaultReplicaOptions, initialPersistedState, Replica } from '../paxos/index.ts';
 import type {
   NodeId,
   PersistedState,
@@ -81,6 +81,8 @@ interface ReadyInFlight {
   /** A state snapshot taken from a teacher, installed when this Ready's turn comes. */
   readonly install: CellState | undefined;
   written: boolean;
+  /** Only moves the commit index: may be acted on before it is durable (see Ready). */
+  readonly commitOnly: boolean;
 }
 
 /** A snapshot arriving in chunks from a teacher. Invariant: missing = count of undefined parts. */
@@ -616,16 +618,23 @@ export class CellReplica {
   private afterCall(install?: CellState, stateSnapshot?: StoredStateSnapshot): void {
     if (this.closed || this.failure !== undefined) return;
     const ready = this.paxos.takeReady();
+    // A leader's accepts leave now, in parallel with its own write (rule 0 on Ready).
+    for (const outgoing of ready.earlyMessages) {
+      this.counters.messagesSent += 1;
+      this.env.send(outgoing.to, encodePaxosEnvelope(outgoing.message));
+    }
     const empty =
       ready.persist === undefined &&
       ready.messages.length === 0 &&
+      ready.ownAccepts.length === 0 &&
       ready.committed.length === 0 &&
       ready.proposalResults.length === 0 &&
       ready.snapshotsToSend.length === 0 &&
       install === undefined &&
       stateSnapshot === undefined;
     if (empty) return;
-    const item: ReadyInFlight = { ready, install, written: false };
+    const commitOnly = commitIndexOnly(ready.persist) && install === undefined && stateSnapshot === undefined;
+    const item: ReadyInFlight = { ready, install, written: false, commitOnly };
     this.readies.push(item);
     const batch = this.store.batchFor(ready.persist, stateSnapshot);
     if (batch.length === 0) {
@@ -641,6 +650,7 @@ export class CellReplica {
       },
       (error: unknown) => this.failStorage(error),
     );
+    if (commitOnly) this.drain();
   }
 
   /** Processes durable Readies strictly in the order they were taken. */
@@ -650,7 +660,8 @@ export class CellReplica {
     try {
       for (;;) {
         const head = this.readies[0];
-        if (head === undefined || !head.written || this.closed || this.failure !== undefined) break;
+        if (head === undefined || this.closed || this.failure !== undefined) break;
+        if (!head.written && !head.commitOnly) break;
         this.readies.shift();
         try {
           this.process(head);
@@ -687,6 +698,8 @@ export class CellReplica {
     for (const result of ready.proposalResults) this.answerProposal(result);
     this.appliedThisReady.clear();
     for (const peer of ready.snapshotsToSend) this.sendSnapshot(peer);
+    // This Ready's entries are durable: the leader's own votes for them count now.
+    for (const own of ready.ownAccepts) this.paxos.ownAcceptDurable(own);
     if (this.transfer !== undefined && this.transfer.meta.index <= this.state.appliedIndex)
       this.transfer = undefined;
     this.maybeCompact();

@@ -47,6 +47,7 @@ describe('scenarios', () => {
     if (n1 === undefined || n2 === undefined || n3 === undefined) throw new Error('nodes');
     cluster.propose(n1, payloadOf('a'));
     cluster.settleRound(); // n1 leads; 'a' chosen
+    cluster.settleRound(); // the commit index announced on n1's tick reaches n2 and n3
     for (const text of ['b', 'c', 'd']) cluster.propose(n1, payloadOf(text));
     // Deliver: accept(2) to n2 and n3, accept(3) to n2 only; drop the rest; crash the leader.
     const accepts = cluster.inFlight.map((w, i) => ({ i, kind: cluster.kindAt(i), to: w.to }));

@@ -4,16 +4,53 @@
 import { SeededRandom } from '../env/seeded-random.ts';
 import { decodeMessage, encodeMessage } from './codec.ts';
 import type {
+  PersistDelta,
   PersistedState,
   ProposalResult,
   ProposeConfigResult,
   ProposeResult,
+  Ready,
   ReplicaOptions,
 } from './ready.ts';
 import { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from './ready.ts';
 import { Replica } from './replica.ts';
 import type { EntryValue, LogIndex, NodeId, ProposalId } from './types.ts';
 import { entryValuesEqual, nodeId } from './types.ts';
+
+/**
+ * What a shell that persists every Ready at once sees: takes the Ready, counts the leader's
+ * own votes (`ownAcceptDurable`) and merges the Readies that produces into one, early
+ * messages first. For unit tests that do not look at the persist/send interleaving.
+ */
+export function takeReadyDurably(replica: Replica): Ready {
+  let ready = replica.takeReady();
+  const merged = {
+    persist: ready.persist,
+    messages: [...ready.earlyMessages, ...ready.messages],
+    committed: [...ready.committed],
+    proposalResults: [...ready.proposalResults],
+    snapshotsToSend: [...ready.snapshotsToSend],
+  };
+  while (ready.ownAccepts.length > 0) {
+    for (const own of ready.ownAccepts) replica.ownAcceptDurable(own);
+    ready = replica.takeReady();
+    merged.persist = mergeDeltas(merged.persist, ready.persist);
+    merged.messages.push(...ready.earlyMessages, ...ready.messages);
+    merged.committed.push(...ready.committed);
+    merged.proposalResults.push(...ready.proposalResults);
+    merged.snapshotsToSend.push(...ready.snapshotsToSend);
+  }
+  return { ...merged, earlyMessages: [], ownAccepts: [], wantsTick: ready.wantsTick };
+}
+
+function mergeDeltas(a: PersistDelta | undefined, b: PersistDelta | undefined): PersistDelta | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return {
+    ...a,
+    ...b,
+    entries: [...a.entries.filter((e) => !b.entries.some((f) => f.index === e.index)), ...b.entries],
+  };
+}
 
 interface Wire {
   readonly from: NodeId;
@@ -143,7 +180,7 @@ export class Cluster {
     const state = this.durable.get(node);
     if (ready.persist !== undefined && state !== undefined)
       this.durable.set(node, applyPersistDelta(state, ready.persist));
-    for (const out of ready.messages) {
+    for (const out of [...ready.earlyMessages, ...ready.messages]) {
       this.inFlight.push({ from: node, to: out.to, bytes: encodeMessage(out.message) });
       this.messagesSent += 1;
     }
@@ -159,6 +196,9 @@ export class Cluster {
       }
     }
     for (const result of ready.proposalResults) this.recordResult(node, result);
+    // The leader's own votes count once its entries are durable: here, at once.
+    for (const own of ready.ownAccepts) replica.ownAcceptDurable(own);
+    if (ready.ownAccepts.length > 0) this.drain(node);
   }
 
   private recordResult(node: NodeId, result: ProposalResult): void {

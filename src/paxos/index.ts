@@ -38,6 +38,7 @@ export type { ConfigRecord } from './membership.ts';
 export { quorumSize } from './membership.ts';
 export type {
   Outgoing,
+  OwnAccept,
   PersistDelta,
   PersistedState,
   ProposalResult,
@@ -47,7 +48,7 @@ export type {
   ReplicaOptions,
   SnapshotMeta,
 } from './ready.ts';
-export { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from './ready.ts';
+export { applyPersistDelta, commitIndexOnly, defaultReplicaOptions, initialPersistedState } from './ready.ts';
 export type { ReplicaView } from './replica.ts';
 export { Replica } from './replica.ts';
 export { InvariantViolation } from './invariants.ts';

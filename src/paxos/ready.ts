@@ -162,17 +162,32 @@ export type ProposeConfigResult =
   | { readonly kind: 'configChangeInProgress' }
   | { readonly kind: 'invalidConfig'; readonly reason: string };
 
+/** A leader's vote for its own entry, counted once the shell has made the entry durable. */
+export interface OwnAccept {
+  readonly ballot: Ballot;
+  readonly index: LogIndex;
+}
+
 /**
  * What the shell must do after calls into the replica. ORDERING RULE:
- * 1. `persist` FIRST: durably (fsync), atomically, before anything below.
- * 2. then `messages` and `snapshotsToSend` (never before step 1 completes);
+ * 0. `earlyMessages` may be sent at once, before `persist` (a leader's accepts: Raft's
+ *    parallel leader write; they claim nothing about this replica's disk);
+ * 1. `persist`: durably (fsync), atomically, before anything below;
+ * 2. then `messages` and `snapshotsToSend` (never before step 1 completes), and
+ *    `ownAcceptDurable(own)` for each of `ownAccepts`, in order (the leader's own votes);
  * 3. `committed` may be applied once step 1 completes, strictly in order, each once;
  *    `proposalResults` are reported after the entries they name are applied.
- * Skipping a Ready, or sending before persisting, breaks Paxos safety.
+ *    Exception: a Ready whose `persist` holds only `commitIndex` may be acted on before it
+ *    is durable (what it reports is already durable on a quorum; see `commitIndexOnly`).
+ * Skipping a Ready, or sending `messages` before persisting, breaks Paxos safety.
  */
 export interface Ready {
   readonly persist: PersistDelta | undefined;
   readonly messages: readonly Outgoing[];
+  /** Messages that may leave before `persist` is durable (rule 0). */
+  readonly earlyMessages: readonly Outgoing[];
+  /** This leader's votes for its own new entries; count each after `persist` (rule 2). */
+  readonly ownAccepts: readonly OwnAccept[];
   /** Chosen entries, contiguous and in log order, each handed out exactly once. */
   readonly committed: readonly LogEntry[];
   readonly proposalResults: readonly ProposalResult[];
@@ -180,4 +195,19 @@ export interface Ready {
   readonly snapshotsToSend: readonly NodeId[];
   /** False when the replica has nothing in flight: the shell may stop ticking it. */
   readonly wantsTick: boolean;
+}
+
+/**
+ * True when a delta only moves the commit index. Such a write need not be durable before
+ * the Ready is acted on: the entries it reports chosen are durable on a quorum already,
+ * and after a crash the replica relearns its commit index from its peers.
+ */
+export function commitIndexOnly(delta: PersistDelta | undefined): boolean {
+  return (
+    delta !== undefined &&
+    delta.commitIndex !== undefined &&
+    delta.promisedBallot === undefined &&
+    delta.snapshot === undefined &&
+    delta.entries.length === 0
+  );
 }

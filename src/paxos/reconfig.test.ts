@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../env/seeded-random.ts';
-import { Cluster, payloadOf } from './harness.ts';
+import { Cluster, payloadOf, takeReadyDurably } from './harness.ts';
 import { defaultReplicaOptions, initialPersistedState } from './ready.ts';
 import { Replica } from './replica.ts';
 import type { EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
@@ -45,11 +45,14 @@ describe('membership in the log', () => {
     expect(r.proposeConfig([])).toMatchObject({ kind: 'invalidConfig' });
     expect(r.proposeConfig([nodeId('a'), nodeId('a')])).toMatchObject({ kind: 'invalidConfig' });
     expect(r.proposeConfig([nodeId('a'), nodeId('b')])).toMatchObject({ kind: 'accepted' });
-    r.takeReady();
+    takeReadyDurably(r);
     expect(r.proposeConfig([nodeId('a')])).toEqual({ kind: 'configChangeInProgress' });
     // Chosen at 1 (cell of one), in effect from 1 + alpha: no-ops make it take effect.
     const alpha = r.inspect().alpha;
-    for (let i = 1; i < alpha; i += 1) r.proposeNoop();
+    for (let i = 1; i < alpha; i += 1) {
+      r.proposeNoop();
+      takeReadyDurably(r);
+    }
     expect(r.currentMembers()).toEqual([nodeId('a'), nodeId('b')]);
     expect(r.proposeConfig([nodeId('a')])).not.toEqual({ kind: 'configChangeInProgress' });
   });
@@ -184,9 +187,9 @@ describe('phase 1 across a membership change', () => {
     });
     expect(r.isLeader).toBe(true);
     r.step(n2, { kind: 'accepted', ballot: mine, index: 1 as LogIndex }); // config chosen at 1: {n1,n4,n5} from 4
-    r.takeReady();
+    takeReadyDurably(r);
     for (const text of ['a', 'b', 'c']) r.propose(payloadOf(text));
-    const ready = r.takeReady();
+    const ready = takeReadyDurably(r);
     const accepts = ready.messages.flatMap((m) =>
       m.message.kind === 'accept' ? [m.message.entry.index] : [],
     );
@@ -199,7 +202,7 @@ describe('phase 1 across a membership change', () => {
       value: { kind: 'payload', payload: payloadOf('v') },
     };
     r.step(n4, { kind: 'promise', ballot: mine, commitIndex: 0 as LogIndex, entries: [held] });
-    const after = r.takeReady();
+    const after = takeReadyDurably(r);
     const fourth = after.messages.find((m) => m.message.kind === 'accept' && m.message.entry.index === 4);
     expect(fourth?.message).toMatchObject({ entry: { value: held.value, ballot: mine } });
     expect(after.messages.filter((m) => m.message.kind === 'accept').map((m) => m.to)).toEqual([n4, n5]);

@@ -7,6 +7,7 @@ import type { PaxosMessage, PromiseMessage } from './messages.ts';
 import type { PersistedState, Ready, ReplicaOptions } from './ready.ts';
 import { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from './ready.ts';
 import { Replica } from './replica.ts';
+import { takeReadyDurably } from './harness.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
 import { ballot, nodeId } from './types.ts';
 
@@ -29,7 +30,7 @@ class Fixture {
     this.replica = new Replica(options, state, state.snapshot.index);
   }
   ready(): Ready {
-    const ready = this.replica.takeReady();
+    const ready = takeReadyDurably(this.replica);
     if (ready.persist !== undefined) this.durable = applyPersistDelta(this.durable, ready.persist);
     return ready;
   }
@@ -223,8 +224,32 @@ describe('proposer', () => {
     const chosen = f.step(n3, { kind: 'accepted', ballot: ballot(1, n1), index: idx(1) });
     expect(chosen.committed).toEqual([entry(1, ballot(1, n1), payload('a'))]);
     expect(chosen.proposalResults).toEqual([{ kind: 'chosen', id: 1, index: 1 }]);
-    expect(f.sent(chosen, 'commit').map((m) => m.to)).toEqual([n2, n3]);
-    expect(chosen.wantsTick).toBe(false);
+    // The pipeline drained: the commit index goes to the followers on the next tick (a new
+    // accept would have carried it sooner), and then the leader is idle.
+    expect(f.sent(chosen, 'commit')).toEqual([]);
+    expect(chosen.wantsTick).toBe(true);
+    f.replica.tick();
+    const announced = f.ready();
+    expect(f.sent(announced, 'commit').map((m) => m.to)).toEqual([n2, n3]);
+    expect(announced.wantsTick).toBe(false);
+  });
+
+  it('a new accept carries the commit index, so no separate commit message goes out', () => {
+    const f = new Fixture();
+    f.elect();
+    f.step(n3, { kind: 'accepted', ballot: ballot(1, n1), index: idx(1) });
+    f.replica.propose(bytes('second'));
+    const next = f.ready();
+    expect(f.sent(next, 'accept').map((m) => m.message)).toEqual([
+      { kind: 'accept', entry: entry(2, ballot(1, n1), payload('second')), commitIndex: 1 },
+      { kind: 'accept', entry: entry(2, ballot(1, n1), payload('second')), commitIndex: 1 },
+    ]);
+    f.step(n2, { kind: 'accepted', ballot: ballot(1, n1), index: idx(2) });
+    f.replica.tick();
+    expect(f.sent(f.ready(), 'commit').map((m) => m.message)).toEqual([
+      { kind: 'commit', ballot: ballot(1, n1), commitIndex: 2 },
+      { kind: 'commit', ballot: ballot(1, n1), commitIndex: 2 },
+    ]);
   });
 
   it('re-proposes the highest-ballot accepted value of each slot and fills holes with no-ops (§2.2)', () => {
@@ -326,7 +351,11 @@ describe('proposer', () => {
     expect(f.sent(f.ready(), 'accept').map((m) => m.to)).toEqual([n2, n3]);
     f.step(n2, { kind: 'accepted', ballot: ballot(1, n1), index: idx(2) });
     for (let i = 0; i < 3 * f.options.retransmitTicks; i += 1) f.replica.tick();
-    expect(f.ready().messages).toEqual([]);
+    // Chosen: no accept is resent, only the commit index is announced (once).
+    const after = f.ready();
+    expect(f.sent(after, 'accept')).toEqual([]);
+    expect(f.sent(after, 'commit').map((m) => m.to)).toEqual([n2, n3]);
+    expect(after.messages).toHaveLength(2);
   });
 
   it('when deposed reports sent work as unknown and queued work as dropped', () => {
@@ -418,9 +447,9 @@ describe('restart and invariants', () => {
     expect(view.promised).toEqual(ballot(1, n1));
     expect(view.commitIndex).toBe(1);
     expect(view.role).toBe('follower');
-    expect(restarted.takeReady().committed.map((e) => e.index)).toEqual([1]);
+    expect(takeReadyDurably(restarted).committed.map((e) => e.index)).toEqual([1]);
     const applied = new Replica(f.options, f.durable, idx(1));
-    expect(applied.takeReady().committed).toEqual([]);
+    expect(takeReadyDurably(applied).committed).toEqual([]);
   });
 
   it('never reuses a ballot after a restart', () => {

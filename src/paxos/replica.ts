@@ -15,7 +15,7 @@ import type {
   SnapshotMeta,
 } from './ready.ts';
 import { validateOptions } from './ready.ts';
-import type { ProposeConfigResult } from './ready.ts';
+import type { OwnAccept, ProposeConfigResult } from './ready.ts';
 import { membersPerConfigMax } from './codec.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId, ProposalId } from './types.ts';
 import { ballot, ballotsEqual, compareBallots, noopValue } from './types.ts';
@@ -59,6 +59,12 @@ type Role =
       lastProgressTick: number;
       /** Set while waiting for promises from members of a configuration it just reached. */
       lastPrepareTick: number | undefined;
+      /**
+       * The highest commit index sent to the followers. When the pipeline drains, the next
+       * tick announces a newer one, unless a new accept has carried it already (sequential
+       * clients then cost the followers one message per commit, not two).
+       */
+      announcedCommit: LogIndex;
     };
 
 /** A value phase 1 found for one index; a hole filled with a no-op has no ballot. */
@@ -123,6 +129,8 @@ export class Replica {
   private persistSnapshot: SnapshotMeta | undefined;
   private readonly persistEntries = new Map<number, LogEntry>();
   private messages: Outgoing[] = [];
+  private earlyMessages: Outgoing[] = [];
+  private ownAccepts: OwnAccept[] = [];
   private results: ProposalResult[] = [];
   private snapshotsToSend = new Set<NodeId>();
 
@@ -251,6 +259,15 @@ export class Replica {
     return 'started';
   }
 
+  /**
+   * The shell persisted the Ready that carried `own` in its `ownAccepts`: this leader's
+   * copy of the entry is durable, so its vote counts now. Ignored if the ballot moved on.
+   */
+  ownAcceptDurable(own: OwnAccept): void {
+    this.countAccept(this.options.self, own.ballot, own.index);
+    this.afterStep();
+  }
+
   /** The membership of the next index to be chosen, and whether a change is pending. */
   currentMembers(): readonly NodeId[] {
     return this.membersAt((this.commitIndex + 1) as LogIndex);
@@ -268,12 +285,16 @@ export class Replica {
     const ready: Ready = {
       persist: this.takePersist(),
       messages: this.messages,
+      earlyMessages: this.earlyMessages,
+      ownAccepts: this.ownAccepts,
       committed,
       proposalResults: this.results,
       snapshotsToSend: [...this.snapshotsToSend].sort(),
       wantsTick: this.wantsTick(),
     };
     this.messages = [];
+    this.earlyMessages = [];
+    this.ownAccepts = [];
     this.results = [];
     this.snapshotsToSend = new Set();
     return ready;
@@ -284,7 +305,11 @@ export class Replica {
     const role = this.role;
     const roleBusy =
       role.kind === 'candidate' ||
-      (role.kind === 'leader' && (role.inFlight.size > 0 || role.recovery.size > 0 || this.queue.length > 0));
+      (role.kind === 'leader' &&
+        (role.inFlight.size > 0 ||
+          role.recovery.size > 0 ||
+          this.queue.length > 0 ||
+          this.commitIndex > role.announcedCommit));
     return roleBusy || this.catchup !== undefined || this.campaignDeadline !== undefined;
   }
 
@@ -529,6 +554,7 @@ export class Replica {
       nextIndex: (this.commitIndex + 1) as LogIndex,
       lastProgressTick: this.now,
       lastPrepareTick: undefined,
+      announcedCommit: this.commitIndex,
     };
     for (const promise of promises.values()) this.mergeRecovered(leader, promise);
     this.role = leader;
@@ -626,14 +652,15 @@ export class Replica {
     const value = recovered?.value ?? queued?.value ?? noopValue;
     if (leader.inFlight.size === 0) leader.lastProgressTick = this.now;
     const entry: LogEntry = { index, ballot: leader.ballot, value };
-    const acks = new Set<NodeId>([this.options.self]);
     this.storeEntry(entry);
+    // The leader's own vote counts only once its copy is durable (see ownAcceptDurable).
+    this.ownAccepts.push({ ballot: leader.ballot, index });
     const flight: InFlight = {
       entry,
-      acks,
+      acks: new Set<NodeId>(),
       proposalId: queued?.id,
       lastSentTick: this.now,
-      chosen: hasQuorum(members, acks),
+      chosen: false,
     };
     leader.inFlight.set(index, flight);
     leader.nextIndex = (index + 1) as LogIndex;
@@ -643,7 +670,11 @@ export class Replica {
 
   private sendAccepts(flight: InFlight): void {
     flight.lastSentTick = this.now;
-    for (const member of this.membersAt(flight.entry.index)) {
+    const members = this.membersAt(flight.entry.index);
+    // A first send reaches every member: it announces the commit index it carries to them.
+    if (this.role.kind === 'leader' && flight.acks.size === 0 && this.coversCommitAudience(members))
+      this.role.announcedCommit = Math.max(this.role.announcedCommit, this.commitIndex) as LogIndex;
+    for (const member of members) {
       if (member === this.options.self || flight.acks.has(member)) continue;
       this.send(member, { kind: 'accept', entry: flight.entry, commitIndex: this.commitIndex });
     }
@@ -676,6 +707,11 @@ export class Replica {
   }
 
   private onAccepted(from: NodeId, accepted: Ballot, index: LogIndex): void {
+    if (from === this.options.self) return; // only ownAcceptDurable counts this replica
+    this.countAccept(from, accepted, index);
+  }
+
+  private countAccept(from: NodeId, accepted: Ballot, index: LogIndex): void {
     const role = this.role;
     if (role.kind !== 'leader' || !ballotsEqual(role.ballot, accepted)) return;
     const flight = role.inFlight.get(index);
@@ -700,18 +736,37 @@ export class Replica {
         this.results.push({ kind: 'chosen', id: flight.proposalId, index: flight.entry.index });
       }
     }
-    if (this.commitIndex > before && leader.inFlight.size === 0 && this.queue.length === 0) {
-      if (leader.recovery.size === 0) this.broadcastCommit(leader);
-    }
+    this.noteCommitAnnouncedIfAlone(leader);
     return this.commitIndex > before;
   }
 
-  private broadcastCommit(leader: Extract<Role, { kind: 'leader' }>): void {
-    const members = this.membership.membersBetween(
+  /** True when the pipeline drained with a commit index the followers have not been sent. */
+  private commitAnnouncementDue(leader: Extract<Role, { kind: 'leader' }>): boolean {
+    const drained = leader.inFlight.size === 0 && this.queue.length === 0 && leader.recovery.size === 0;
+    return drained && this.commitIndex > leader.announcedCommit;
+  }
+
+  /** A leader alone in its cell has nobody to tell. */
+  private noteCommitAnnouncedIfAlone(leader: Extract<Role, { kind: 'leader' }>): void {
+    if (this.commitAudience().every((member) => member === this.options.self))
+      leader.announcedCommit = this.commitIndex;
+  }
+
+  /** Who must hear of the commit index: the members of the next alpha indices. */
+  private commitAudience(): readonly NodeId[] {
+    return this.membership.membersBetween(
       (this.commitIndex + 1) as LogIndex,
       (this.commitIndex + this.options.alpha) as LogIndex,
     );
-    for (const member of members) {
+  }
+
+  private coversCommitAudience(members: readonly NodeId[]): boolean {
+    return this.commitAudience().every((member) => members.includes(member));
+  }
+
+  private broadcastCommit(leader: Extract<Role, { kind: 'leader' }>): void {
+    leader.announcedCommit = this.commitIndex;
+    for (const member of this.commitAudience()) {
       if (member === this.options.self) continue;
       this.send(member, { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex });
     }
@@ -862,6 +917,9 @@ export class Replica {
         f.proposalId === undefined ? [] : [f.proposalId],
       );
       for (const id of ids.sort((a, b) => a - b)) this.results.push({ kind: 'unknown', id });
+      // What this ballot chose is a fact: tell the followers before going (they may hold
+      // the entries at this ballot and nobody else will announce them soon).
+      if (this.commitIndex > role.announcedCommit) this.broadcastCommit(role);
     }
     for (const queued of this.queue) this.results.push({ kind: 'dropped', id: queued.id });
     this.queue = [];
@@ -906,6 +964,7 @@ export class Replica {
         if (!flight.chosen && this.now - flight.lastSentTick >= this.options.retransmitTicks)
           this.sendAccepts(flight);
       }
+      if (this.commitAnnouncementDue(role)) this.broadcastCommit(role);
     }
   }
 
@@ -936,8 +995,14 @@ export class Replica {
     if (entry.index > this.lastIndex) this.lastIndex = entry.index;
   }
 
+  /**
+   * Queues a message. A leader's accepts go out before its own copy of the entry is durable
+   * (Raft's parallel leader write): they claim nothing about this replica's disk, and the
+   * leader's own vote is only counted by `ownAcceptDurable`, after the persist.
+   */
   private send(to: NodeId, message: PaxosMessage): void {
-    this.messages.push({ to, message });
+    if (message.kind === 'accept') this.earlyMessages.push({ to, message });
+    else this.messages.push({ to, message });
   }
 
   private takePersist(): PersistDelta | undefined {

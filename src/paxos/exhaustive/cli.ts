@@ -41,7 +41,7 @@ const program = new Command('explore')
   )
   .addOption(
     new Option('--bug <bug>', 'inject a bug the explorer should catch')
-      .choices(['none', 'forgetPromise', 'sendBeforePersist'])
+      .choices(['none', 'forgetPromise', 'sendBeforePersist', 'ownVoteBeforePersist'])
       .default('none'),
   )
   .option('--no-persist-check', 'do not check that what a message claims is durable when it leaves')

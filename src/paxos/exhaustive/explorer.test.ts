@@ -55,6 +55,20 @@ describe('exhaustive exploration of 3 replicas (paper §4.2)', () => {
     expect(counterexample?.violation.kind).toBe('persistBeforeSend');
   });
 
+  it("finds a leader counting its own vote before its write is durable (the parallel leader write's rule)", () => {
+    const config = presetConfig({
+      proposalCount: 2,
+      competing: false,
+      flushMode: 'explicit',
+      bug: 'ownVoteBeforePersist',
+    });
+    const { counterexample } = explore(config, bounds({ depthMax: 14 }));
+    expect(counterexample?.violation.kind).toBe('persistBeforeSend');
+    expect(counterexample?.violation.detail).toMatch(
+      /announced 1 chosen before a majority durably accepted it/,
+    );
+  });
+
   it('explores the same states in the same order on every run', () => {
     const run = (): string =>
       JSON.stringify(

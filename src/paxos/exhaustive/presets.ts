@@ -15,7 +15,7 @@ export const explorationTuning: Partial<ReplicaOptions> = {
 };
 
 /** A deliberate bug the explorer must catch (see `WorldConfig`). */
-export type InjectedBug = 'none' | 'forgetPromise' | 'sendBeforePersist';
+export type InjectedBug = 'none' | 'forgetPromise' | 'sendBeforePersist' | 'ownVoteBeforePersist';
 
 export interface PresetOptions {
   readonly nodeCount: number;
@@ -58,6 +58,7 @@ export function presetConfig(overrides: Partial<PresetOptions> = {}): WorldConfi
     proposals,
     flushMode: o.bug === 'sendBeforePersist' ? 'sendBeforePersist' : o.flushMode,
     forgetPromiseOnCrash: o.bug === 'forgetPromise' ? [forgetfulNode(o.nodeCount)] : [],
+    countOwnVoteBeforePersist: o.bug === 'ownVoteBeforePersist',
     checkPersistBeforeSend: o.checkPersistBeforeSend,
     tuning: explorationTuning,
     seed: o.seed,

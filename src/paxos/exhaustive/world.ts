@@ -6,7 +6,12 @@ import { decodeMessage, encodeMessage } from '../codec.ts';
 import { InvariantViolation } from '../invariants.ts';
 import type { PaxosMessage } from '../messages.ts';
 import type { PersistedState, ProposalResult, Ready, ReplicaOptions } from '../ready.ts';
-import { applyPersistDelta, defaultReplicaOptions, initialPersistedState } from '../ready.ts';
+import {
+  applyPersistDelta,
+  commitIndexOnly,
+  defaultReplicaOptions,
+  initialPersistedState,
+} from '../ready.ts';
 import { Replica } from '../replica.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId, ProposalId } from '../types.ts';
 import { compareBallots, ballotsEqual, nodeId, zeroBallot } from '../types.ts';
@@ -17,7 +22,9 @@ import { cloneDeep, hash53, serialize, serializeFrozen } from './snapshot.ts';
  * - eager: persist and release its messages at once after the call that produced it
  *   (crashes fall between Readys only).
  * - explicit: Readys queue per node; `flush` persists the oldest and only then releases
- *   its messages; a crash loses every unflushed Ready.
+ *   its messages and counts the leader's own votes; a crash loses every unflushed Ready.
+ *   As in the cell, a leader's accepts (`earlyMessages`) leave at once, and a Ready that
+ *   only moves the commit index is acted on at once when nothing is queued before it.
  * - sendBeforePersist: an injected BUG: messages are released at once, persisting waits
  *   for `flush` (and a crash loses it).
  */
@@ -35,6 +42,8 @@ export interface WorldConfig {
   readonly flushMode: FlushMode;
   /** Injected BUG: these nodes lose their promised ballot (keeping accepted entries) on a crash. */
   readonly forgetPromiseOnCrash: readonly NodeId[];
+  /** Injected BUG: a leader counts its own vote as soon as it proposes, before persisting. */
+  readonly countOwnVoteBeforePersist?: boolean;
   /** Check, whenever a message is released, that what it claims is already durable. */
   readonly checkPersistBeforeSend: boolean;
   /** Replica options over the defaults (short timeouts keep tick-driven paths shallow). */
@@ -310,12 +319,25 @@ export class World {
   private afterCall(node: NodeState): void {
     const ready = node.replica.takeReady();
     if (isEmptyReady(ready)) return;
+    this.releaseEarly(node, ready);
     switch (this.config.flushMode) {
       case 'eager':
         this.persistAndRelease(node, ready, true);
         break;
       case 'explicit':
-        node.pending.push(ready);
+        if (node.pending.length === 0 && commitIndexOnly(ready.persist)) {
+          // Acted on before it is durable; only the write itself stays queued.
+          this.releaseMessages(node, ready);
+          for (const entry of ready.committed) this.learn(node, entry);
+          for (const result of ready.proposalResults) this.recordResult(node, result);
+          node.pending.push({ ...ready, messages: [], committed: [], proposalResults: [], ownAccepts: [] });
+          this.countOwnAccepts(node, ready);
+        } else if (this.config.countOwnVoteBeforePersist === true) {
+          node.pending.push({ ...ready, ownAccepts: [] });
+          this.countOwnAccepts(node, ready);
+        } else {
+          node.pending.push(ready);
+        }
         break;
       case 'sendBeforePersist':
         this.releaseMessages(node, ready);
@@ -332,17 +354,54 @@ export class World {
     if (withMessages) this.releaseMessages(node, ready);
     for (const entry of ready.committed) this.learn(node, entry);
     for (const result of ready.proposalResults) this.recordResult(node, result);
+    this.countOwnAccepts(node, ready);
+  }
+
+  /** The leader's own votes, now that its entries are durable (may produce a new Ready). */
+  private countOwnAccepts(node: NodeState, ready: Ready): void {
+    if (ready.ownAccepts.length === 0) return;
+    for (const own of ready.ownAccepts) node.replica.ownAcceptDurable(own);
+    this.afterCall(node);
+  }
+
+  /** A leader's accepts leave before its own copy is durable; only its ballot must be. */
+  private releaseEarly(node: NodeState, ready: Ready): void {
+    for (const out of ready.earlyMessages) {
+      if (out.message.kind !== 'accept') throw new Error(`early ${out.message.kind}: only accepts may be`);
+      if (
+        this.config.checkPersistBeforeSend &&
+        compareBallots(node.durable.promisedBallot, out.message.entry.ballot) < 0
+      )
+        throw new ViolationFound({
+          kind: 'persistBeforeSend',
+          detail: `${node.id} sent accept before its ballot was durable`,
+        });
+      if (this.config.checkPersistBeforeSend) {
+        for (let index = node.durable.snapshot.index + 1; index <= out.message.commitIndex; index += 1) {
+          if (!durablyChosen(index, this.nodes))
+            throw new ViolationFound({
+              kind: 'persistBeforeSend',
+              detail: `${node.id} announced ${index} chosen before a majority durably accepted it`,
+            });
+        }
+      }
+      this.addMessage(node, out.to, out.message);
+    }
   }
 
   private releaseMessages(node: NodeState, ready: Ready): void {
     for (const out of ready.messages) {
-      if (this.config.checkPersistBeforeSend) checkDurableBeforeSend(node, out.message);
-      const bytes = encodeMessage(out.message);
-      const decoded = decodeMessage(bytes);
-      if (decoded.kind !== 'ok') throw new Error(`codec failed on own message: ${decoded.detail}`);
-      const key = `${node.id}>${out.to}:${String.fromCharCode(...bytes)}`;
-      this.addWire({ from: node.id, to: out.to, message: decoded.message, key });
+      if (this.config.checkPersistBeforeSend) checkDurableBeforeSend(node, out.message, this.nodes);
+      this.addMessage(node, out.to, out.message);
     }
+  }
+
+  private addMessage(node: NodeState, to: NodeId, message: PaxosMessage): void {
+    const bytes = encodeMessage(message);
+    const decoded = decodeMessage(bytes);
+    if (decoded.kind !== 'ok') throw new Error(`codec failed on own message: ${decoded.detail}`);
+    const key = `${node.id}>${to}:${String.fromCharCode(...bytes)}`;
+    this.addWire({ from: node.id, to, message: decoded.message, key });
   }
 
   /** The state machine applies `entry`: it must be the next index and the one value ever learned there. */
@@ -354,6 +413,14 @@ export class World {
       });
     }
     node.nextApply += 1;
+    // Chosen means durably accepted by a majority: a learner acting on less (say, a leader
+    // counting its own vote before its write) could see the value lost in a crash.
+    if (!durablyChosen(entry.index, this.nodes)) {
+      throw new ViolationFound({
+        kind: 'agreement',
+        detail: `${node.id} applied index ${entry.index} before a majority durably accepted it`,
+      });
+    }
     this.noteChosen(node, entry, 'applied');
   }
 
@@ -459,7 +526,7 @@ function forgetPromise(state: PersistedState): PersistedState {
 }
 
 /** What a message claims about its sender must already be durable when it leaves. */
-function checkDurableBeforeSend(node: NodeState, message: PaxosMessage): void {
+function checkDurableBeforeSend(node: NodeState, message: PaxosMessage, nodes: readonly NodeState[]): void {
   const durable = node.durable;
   const fail = (what: string): never => {
     throw new ViolationFound({
@@ -487,12 +554,30 @@ function checkDurableBeforeSend(node: NodeState, message: PaxosMessage): void {
       break;
     case 'commit':
     case 'catchupReply':
-      if (durable.commitIndex < message.commitIndex) fail('its commit index');
+      // A commit index claims a fact about the cell, not the sender's disk (the sender may
+      // act on a commit-index-only Ready before it is durable): each index up to it must be
+      // durably chosen, i.e. durably committed somewhere or durably accepted by a majority.
+      for (let index = durable.snapshot.index + 1; index <= message.commitIndex; index += 1) {
+        if (!durablyChosen(index, nodes)) fail(`a majority's accept of ${index}`);
+      }
       break;
     case 'nack':
     case 'catchupRequest':
       break;
   }
+}
+
+/** Some node durably committed `index`, or a majority durably accepted it at one ballot. */
+function durablyChosen(index: number, nodes: readonly NodeState[]): boolean {
+  const votes = new Map<string, number>();
+  for (const node of nodes) {
+    if (node.durable.commitIndex >= index) return true;
+    const entry = node.durable.entries.find((e) => e.index === index);
+    if (entry === undefined) continue;
+    const key = `${entry.ballot.round}/${entry.ballot.nodeId}`;
+    votes.set(key, (votes.get(key) ?? 0) + 1);
+  }
+  return [...votes.values()].some((count) => 2 * count > nodes.length);
 }
 
 /** Human-readable text of an action, for counterexample traces. */
