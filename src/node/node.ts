@@ -1097,6 +1097,7 @@ export class Node implements NodeService {
   private reconfigurePorts(): ReconfigurePorts {
     return {
       nowMs: () => this.env.clock.monotonicMs(),
+      stopped: () => this.closed,
       sleep: (ms) => this.wait(ms),
       describe: (cellId) => this.describeCell(cellId),
       describeAt: async (host, cellId) => {

@@ -22,6 +22,8 @@ import { membersMax } from './wire.ts';
 export interface ReconfigurePorts {
   /** Monotonic milliseconds. */
   nowMs(): number;
+  /** True once the node is closing: every loop gives up. */
+  stopped(): boolean;
   sleep(ms: number): Promise<void>;
   /** Finds the cell (locally, by its location, or by asking peers) and describes it. */
   describe(cellId: CellId): Promise<DescribeCellResult>;
@@ -160,7 +162,7 @@ async function proposeChange(
 ): Promise<Proposed> {
   let maybeChosen = false;
   let inProgressSinceMs: number | undefined;
-  while (ports.nowMs() < deadlineMs) {
+  while (!ports.stopped() && ports.nowMs() < deadlineMs) {
     const response = await ports.admin(cellId, { kind: 'reconfigure', change });
     switch (response.kind) {
       case 'reconfigured':
@@ -211,7 +213,7 @@ async function awaitEffect(
   target: readonly NodeId[],
   deadlineMs: number,
 ): Promise<boolean> {
-  while (ports.nowMs() < deadlineMs) {
+  while (!ports.stopped() && ports.nowMs() < deadlineMs) {
     const view = await leaderView(ports, cellId);
     if (view.kind === 'view' && sameMembers(view.summary.members, target)) return true;
     const response = await ports.admin(cellId, { kind: 'noop' });
@@ -229,7 +231,7 @@ async function awaitCatchUp(
   target: readonly NodeId[],
   deadlineMs: number,
 ): Promise<boolean> {
-  while (ports.nowMs() < deadlineMs) {
+  while (!ports.stopped() && ports.nowMs() < deadlineMs) {
     const learner = await ports.describeAt(hostOfMember(member) as NodeId, cellId);
     const view = await leaderView(ports, cellId);
     if (
@@ -365,7 +367,7 @@ export async function moveCell(
   });
   const problem = targetsProblem(ports, targets);
   if (problem !== undefined) return failed({ kind: 'invalid-change', reason: problem });
-  for (let count = 0; count <= moveStepsMax; count += 1) {
+  for (let count = 0; count <= moveStepsMax && !ports.stopped(); count += 1) {
     const view = await leaderView(ports, cellId);
     if (view.kind !== 'view') return failed(view);
     const change = nextMoveChange(view.summary.members, view.summary.leaderHint, targets);
@@ -375,5 +377,6 @@ export async function moveCell(
     steps.push(result.step);
     onStep?.(result.step);
   }
+  if (ports.stopped()) return failed({ kind: 'unavailable', reason: 'the node is closing' });
   return failed({ kind: 'incomplete', reason: `the move did not converge in ${moveStepsMax} steps` });
 }
