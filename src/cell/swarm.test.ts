@@ -5,18 +5,48 @@
 // corrupted disk, buggify). Each run is checked for linearizability per key, durability (final
 // reads after healing), replica agreement (decided values per log index, state digests at
 // equal applied indices) and liveness (every client progresses after healing).
+// Most seeds also reconfigure (paper §2.4): an operator adds, removes and replaces nodes,
+// moves the cell onto spare hosts and back onto old ones as new incarnations (ABA), and
+// sends no-ops, while clients find the membership through a discovery directory they
+// refresh only now and then. Each chunk asserts a floor on the changes that completed, so
+// reconfiguration cannot silently turn off.
 import { describe, expect, it } from 'vitest';
 import { historyViolations } from '../simworld/swarm/checks.ts';
 import { describeFaultMix, NO_FAULTS } from '../simworld/swarm/fault-mix.ts';
 import { runSeed } from '../simworld/swarm/runner.ts';
 import type { RunOptions, RunReport } from '../simworld/swarm/runner.ts';
-import { CELL_SWARM_RUN, cellSystem } from './testing/swarm-cell-system.ts';
+import {
+  CELL_SWARM_DEFAULTS,
+  CELL_SWARM_RUN,
+  cellSystem,
+  OPERATOR_DEFAULTS,
+} from './testing/swarm-cell-system.ts';
+import { emptyReconfigCounts } from './testing/swarm-operator.ts';
+import type { ReconfigCounts } from './testing/swarm-operator.ts';
 
 /** Fixed, so that `npm test` is reproducible; `npm run sim -- --seeds N` draws fresh ones. */
 const FIRST_SEED = 20_251_125;
 const SEEDS = 2_000;
 const CHUNKS = 4;
-const system = cellSystem();
+/** Completed changes of each kind every chunk of 500 seeds must reach (about half of what it does). */
+const RECONFIG_FLOORS_PER_CHUNK: Readonly<Partial<ReconfigCounts>> = {
+  add: 60,
+  remove: 60,
+  replace: 120,
+  move: 40,
+  wholeMoves: 4,
+  moveSteps: 120,
+  aba: 45,
+  noop: 60,
+};
+/** The changes completed by the seeds of the running chunk. */
+let reconfigured: ReconfigCounts = emptyReconfigCounts();
+const system = cellSystem({
+  onRunSummary: (summary) => {
+    for (const kind of Object.keys(reconfigured) as Array<keyof ReconfigCounts>)
+      reconfigured[kind] += summary.reconfigurations[kind];
+  },
+});
 
 const options = (seed: number): RunOptions => ({
   seed,
@@ -43,14 +73,21 @@ describe('cell swarm', () => {
     it(`seeds ${first}..${last}: linearizable, durable, replicas agree, every client live after healing`, async () => {
       const failures: string[] = [];
       let committed = 0;
+      reconfigured = emptyReconfigCounts();
       for (let seed = first; seed <= last && failures.length < 3; seed += 1) {
         const report = await runSeed(options(seed));
         if (report.outcome.kind !== 'pass') failures.push(failureReport(report));
         committed += report.history.filter((event) => event.type === 'ok').length;
       }
       expect(failures.join('\n\n')).toBe('');
-      // The runs did work: on average over a dozen completed operations per seed.
+      // The runs did work: on average over a dozen completed operations per seed...
       expect(committed).toBeGreaterThan((SEEDS / CHUNKS) * 12);
+      // ...and many membership changes of every kind completed, none failed.
+      const short = Object.entries(RECONFIG_FLOORS_PER_CHUNK)
+        .map(([kind, floor]) => ({ kind, done: reconfigured[kind as keyof ReconfigCounts], floor }))
+        .filter(({ done, floor }) => done < floor);
+      expect(short).toEqual([]);
+      expect(reconfigured.failed).toBe(0);
     }, 600_000);
   }
 
@@ -68,6 +105,33 @@ describe('cell swarm', () => {
     const found = { linearizability: false, decisions: false, digests: false };
     for (let seed = 1; seed <= 80 && !Object.values(found).every(Boolean); seed += 1) {
       const report = await runSeed({ ...options(seed), system: buggy, faults });
+      if (report.outcome.kind !== 'correctness') continue;
+      found.linearizability ||= report.outcome.message.includes('not linearizable');
+      found.decisions ||= report.outcome.message.includes('two values decided at log index');
+      found.digests ||= report.outcome.message.includes('different states at applied index');
+    }
+    expect(found).toEqual({ linearizability: true, decisions: true, digests: true });
+  });
+
+  it('catches a deliberate ABA bug: a returning host wiped at every boot, not once before its learner starts, forgets promises as a member (§2.4, §2.2)', async () => {
+    // Moves onto hosts and back while hosts crash; alpha 8 and busy clients keep the
+    // pipeline full. The new incarnations' replicas must show up in every checker.
+    const buggy = cellSystem({
+      bugs: { learnerWipedOnEveryBoot: true },
+      alphaChoices: [8],
+      timing: { ...CELL_SWARM_DEFAULTS.timing, thinkMsMax: 0 },
+      operator: {
+        ...OPERATOR_DEFAULTS,
+        enabledProbability: 1,
+        actionWindowMs: 1_000,
+        weights: { replace: 1, add: 0, remove: 0, move: 3, noop: 0 },
+      },
+    });
+    const faults = { ...NO_FAULTS, crashes: true, nemesisIntervalMs: 70 };
+    const found = { linearizability: false, decisions: false, digests: false };
+    for (let seed = 1; seed <= 80 && !Object.values(found).every(Boolean); seed += 1) {
+      const run = { ...options(seed), system: buggy, faults, safetyMs: 1_000 };
+      const report = await runSeed({ ...run, size: { servers: 3, clients: 4 } });
       if (report.outcome.kind !== 'correctness') continue;
       found.linearizability ||= report.outcome.message.includes('not linearizable');
       found.decisions ||= report.outcome.message.includes('two values decided at log index');

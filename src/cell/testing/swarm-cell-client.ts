@@ -4,12 +4,18 @@
 // a definite refusal (not-leader, unavailable, overloaded) is retried until a deadline,
 // then `fail`; no answer or `outcome-unknown` is `info`; a failed condition is `fail`.
 // The retry rules follow CellWorkload (workload.ts), over the network instead of in-process.
+// The cell's membership changes under the clients (the swarm's operator): each client keeps
+// its own, possibly stale, view of it, taken from a discovery directory only now and then
+// (after refusals and timeouts), and follows leader hints to any host. A stale view may only
+// cost failed or redirected requests, never a wrong answer (paper §2.4).
 import type { HostId, Network, Random } from '../../env/index.ts';
 import { hostId } from '../../env/index.ts';
 import type { World } from '../../simworld/index.ts';
 import type { HistoryRecorder, HistoryScalar } from '../../simworld/checkers/index.ts';
 import { transaction } from '../../model/index.ts';
 import type { Operation, OperationResult } from '../../model/index.ts';
+import type { NodeId } from '../../paxos/index.ts';
+import { hostOfMember } from '../reconfig.ts';
 import type { CellRequest, CellResponse } from '../types.ts';
 import { decodeEnvelope, encodeRequest } from './swarm-envelope.ts';
 
@@ -27,10 +33,35 @@ export interface ClientTiming {
   readonly thinkMsMax: number;
 }
 
+/**
+ * The discovery cache of the run: the cell's membership (as hosts) as last published by the
+ * operator. Clients copy it into their own views only now and then, so views go stale.
+ */
+export class MembershipDirectory {
+  private hosts: readonly HostId[];
+  /** Publications so far (the first members count as one). */
+  version = 1;
+
+  constructor(members: readonly NodeId[]) {
+    this.hosts = members.map((m) => hostId(hostOfMember(m)));
+  }
+
+  publish(members: readonly NodeId[]): void {
+    this.hosts = members.map((m) => hostId(hostOfMember(m)));
+    this.version += 1;
+  }
+
+  get current(): readonly HostId[] {
+    return this.hosts;
+  }
+}
+
 /** What all clients of one run share. */
 export interface ClientShared {
   readonly world: World;
+  /** Every server host of the run (spares included): a leader hint may name any of them. */
   readonly servers: readonly HostId[];
+  readonly directory: MembershipDirectory;
   readonly keys: readonly string[];
   readonly recorder: HistoryRecorder;
   readonly timing: ClientTiming;
@@ -49,12 +80,18 @@ type FinalAnswer =
 
 /** Most operations one client may await answers for: one (plus stale answers, dropped). */
 const ATTEMPTS_OUTSTANDING_MAX = 1;
+/** After a refusal or timeout, the chance a client refreshes its view from the directory. */
+const VIEW_REFRESH_PROBABILITY = 0.5;
 
 /** One client process on one client host. */
 export class SwarmClient {
   /** Operations that got a definite answer from the cell (committed or condition failed). */
   definiteAnswers = 0;
   committed = 0;
+  /** Times this client copied the directory into its view. */
+  viewRefreshes = 0;
+  /** The membership (as hosts) this client believes the cell has: possibly stale. */
+  private view: readonly HostId[];
   private network: Network | undefined;
   private nextRequestId = 1;
   private readonly waiting = new Map<number, (response: CellResponse) => void>();
@@ -67,6 +104,7 @@ export class SwarmClient {
     private readonly random: Random,
   ) {
     this.attemptTimeoutMs = shared.timing.attemptTimeoutMs;
+    this.view = shared.directory.current;
   }
 
   /** Attaches the client host's network (at each boot of the host). */
@@ -196,6 +234,7 @@ export class SwarmClient {
       const attempt = await this.attempt(target, { kind: 'operation', operation, consistency: 'consistent' });
       const { timing } = this.shared;
       if (attempt.kind === 'timeout') {
+        this.maybeRefreshView();
         this.leaderGuess = undefined;
         this.attemptTimeoutMs = Math.min(timing.attemptTimeoutMsMax, this.attemptTimeoutMs * 2);
         return { kind: 'indeterminate' };
@@ -214,6 +253,7 @@ export class SwarmClient {
         case 'behind':
           throw new Error(`unexpected answer ${response.kind} to a consistent operation`);
         case 'not-leader':
+          if (response.leaderHint === undefined) this.maybeRefreshView();
           target = this.afterNotLeader(target, response.leaderHint);
           if (response.leaderHint === undefined) await this.sleep(10);
           break;
@@ -221,6 +261,7 @@ export class SwarmClient {
           await this.sleep(response.retryAfterMs);
           break;
         case 'unavailable':
+          this.maybeRefreshView();
           target = this.pickTarget(target);
           await this.sleep(10 + this.random.intBelow(20));
           break;
@@ -229,14 +270,21 @@ export class SwarmClient {
     return { kind: 'refused' };
   }
 
-  private afterNotLeader(target: HostId, hint: string | undefined): HostId {
-    if (hint !== undefined && hint !== target && this.shared.servers.includes(hostId(hint)))
-      return hostId(hint);
+  /** A leader hint is a member id (`n3` or `n3#2`): follow it to its host, if a server host. */
+  private afterNotLeader(target: HostId, hint: NodeId | undefined): HostId {
+    const host = hint === undefined ? undefined : hostId(hostOfMember(hint));
+    if (host !== undefined && host !== target && this.shared.servers.includes(host)) return host;
     return this.pickTarget(target);
   }
 
+  private maybeRefreshView(): void {
+    if (this.random.nextFloat() >= VIEW_REFRESH_PROBABILITY) return;
+    this.view = this.shared.directory.current;
+    this.viewRefreshes += 1;
+  }
+
   private pickTarget(avoid?: HostId): HostId {
-    const { servers } = this.shared;
+    const servers = this.view;
     if (this.leaderGuess !== undefined && this.leaderGuess !== avoid) return this.leaderGuess;
     let pick = servers[this.random.intBelow(servers.length)]!;
     if (pick === avoid && servers.length > 1) pick = servers[(servers.indexOf(pick) + 1) % servers.length]!;

@@ -1,29 +1,49 @@
 // TEST-ONLY: a server host of the cell swarm, as src/node/ would run it: one CellReplica
-// ticked by ONE timer while it wants ticks, peer messages and client requests demultiplexed
-// from the sim network, answers sent back to the asking host, and the replica reloaded from
-// its disk after a dirty reboot or a failed storage write (the replica answers nothing after
-// one until reloaded). Modelled on CellCluster (sim-cell-host.ts), but on a given world.
+// ticked by ONE timer while it wants ticks, peer messages, client requests and the
+// operator's admin requests demultiplexed from the sim network, answers sent back to the
+// asking host, and the replica reloaded from its disk after a dirty reboot or a failed
+// storage write (the replica answers nothing after one until reloaded). Which replica a host
+// runs is its `HostPlan` (paper §2.4): a first member, an empty learner started by the
+// operator (as `host#k` when the host ran an earlier incarnation: its stale state is wiped
+// first, and messages addressed to another incarnation are dropped), retired, or none (a spare).
+// Modelled on CellCluster (sim-cell-host.ts), but on a given world.
 import type { HostId, Storage, TimerHandle } from '../../env/index.ts';
 import { hostId } from '../../env/index.ts';
 import type { SimHostEnv, World } from '../../simworld/index.ts';
 import { nodeId } from '../../paxos/index.ts';
 import type { NodeId } from '../../paxos/index.ts';
 import { CellReplica } from '../replica.ts';
-import type { CellEnv, CellId, CellOptions, CellRequest, CellResponse } from '../types.ts';
-import { decodeEnvelope, encodePeer, encodeResponse } from './swarm-envelope.ts';
+import { hostOfMember } from '../reconfig.ts';
+import type { CellAdminRequest, CellAdminResponse } from '../reconfig.ts';
+import type { CellEnv, CellId, CellOptions, CellRequest } from '../types.ts';
+import { frameFor, unframe } from './sim-cell-host.ts';
+import { decodeEnvelope, encodeAdminResponse, encodePeer, encodeResponse } from './swarm-envelope.ts';
 
 /** A failed storage write makes the host reload its replica after this long. */
 export const RELOAD_AFTER_FAILURE_MS = 50;
 
+/** What the replica on one server host runs as. A host without a plan runs none (a spare). */
+export interface HostPlan {
+  /** The member id: the host name, or `host#k` for the host's k-th replica of the cell. */
+  readonly self: NodeId;
+  /** The membership a NEW replica is created with (a learner's excludes itself). */
+  readonly seedMembers: readonly NodeId[];
+  /** Wipe the host's stored cell before the next load (set for a learner until it has started). */
+  wipeFirst: boolean;
+  /** Removed and wiped: no replica loads on this host until a new plan. */
+  retired: boolean;
+}
+
 export interface CellServerContext {
   readonly world: World;
   readonly cellId: CellId;
-  readonly members: readonly NodeId[];
   readonly cellOptions: Partial<CellOptions>;
-  /** Called after each applied entry with the replica's state digest. */
-  onApplied(host: string, index: number, digest: string): void;
-  /** Called when a host boots again, before its replica loads: its disk holds what survived. */
-  onReboot(host: string): void;
+  /** The plan of each server host (absent: a spare, no replica). */
+  readonly plans: Map<string, HostPlan>;
+  /** Called after each applied entry with the replica's member id and state digest. */
+  onApplied(member: NodeId, index: number, digest: string): void;
+  /** Called when the host's stored cell is about to be read or wiped (reboot, learner start, retire). */
+  onDiskVisit(host: string): void;
   /** Counters shared by all servers. */
   readonly stats: CellServerStats;
   /**
@@ -33,8 +53,18 @@ export interface CellServerContext {
    * The peer messages between replicas keep every fault.
    */
   readonly highestRequestId: Map<string, number>;
-  /** A deliberate bug, to show the swarm catches it: a rebooted host's disk is wiped. */
+  /** Deliberate bugs, to show the swarm catches them. */
+  readonly bugs?: ServerBugs;
+}
+
+export interface ServerBugs {
+  /** A rebooted host's disk is wiped (forgotten promises and accepts, §2.2). */
   readonly wipeDiskOnReboot?: boolean;
+  /**
+   * The ABA wipe is not cleared once a learner has started: a replica started on a host that
+   * ran an earlier incarnation wipes its state again at every reboot, even as a voting member.
+   */
+  readonly learnerWipedOnEveryBoot?: boolean;
 }
 
 export interface CellServerStats {
@@ -44,71 +74,108 @@ export interface CellServerStats {
   ticks: number;
   malformedEnvelopes: number;
   staleRequests: number;
+  /** Peer messages addressed to another incarnation than the replica on the receiving host. */
+  staleIncarnationDrops: number;
+  learnersStarted: number;
+  retired: number;
 }
 
-/** The live replica of each server host (absent while down, loading or after a failed load). */
-export type LiveReplicas = Map<string, CellReplica>;
+export function emptyServerStats(): CellServerStats {
+  return {
+    boots: 0,
+    loadFailures: 0,
+    reloadsAfterFailure: 0,
+    ticks: 0,
+    malformedEnvelopes: 0,
+    staleRequests: 0,
+    staleIncarnationDrops: 0,
+    learnersStarted: 0,
+    retired: 0,
+  };
+}
+
+/** The current boot of each server host, with its live replica (if loaded). */
+export type ServerHosts = Map<string, CellServerHost>;
+
+/** Each server host's plan, state and replica, one line each (for failure reports and replays). */
+export function describeServerHosts(world: World, context: CellServerContext, hosts: ServerHosts): string[] {
+  return [...hosts.keys()].sort().map((host) => {
+    const plan = context.plans.get(host);
+    const planText = plan === undefined ? 'spare' : `${plan.self}${plan.retired ? ' retired' : ''}`;
+    const d = hosts.get(host)?.cell?.describe();
+    const cellText =
+      d === undefined
+        ? 'no replica'
+        : `applied=${d.appliedIndex} commit=${d.commitIndex} snapshot=${d.snapshotIndex}` +
+          ` leader=${d.isLeader} hint=${d.leaderHint ?? '-'} members=${d.members.join(',')}` +
+          ` pending=${d.pendingRequests}${d.failed === undefined ? '' : ` failed=${d.failed}`}`;
+    return `${host} (${planText}, ${world.host(host).state}): ${cellText}`;
+  });
+}
 
 /** Boots one server host; returns its process (stopped by a crash). */
-export function bootCellServer(env: SimHostEnv, context: CellServerContext, live: LiveReplicas): object {
-  const server = new CellServerHost(env, context, live);
+export function bootCellServer(env: SimHostEnv, context: CellServerContext, hosts: ServerHosts): object {
+  const server = new CellServerHost(env, context);
+  hosts.set(env.host, server);
   server.load();
   return { stop: () => server.stop() };
 }
 
-/** One incarnation of one server host. */
-class CellServerHost {
+/** One boot of one server host. */
+export class CellServerHost {
   private readonly host: string;
-  private readonly cellEnv: CellEnv;
-  private readonly options: Partial<CellOptions>;
-  private cell: CellReplica | undefined;
+  private cellValue: CellReplica | undefined;
+  /** The member id the loaded replica runs as (messages to any other are dropped). */
+  private running: NodeId | undefined;
   private timer: TimerHandle | undefined;
   private reloadPending = false;
+  /** Bumped by every load and retire: a load that finishes after a newer one is discarded. */
+  private generation = 0;
+  private readonly storage: Storage;
 
   constructor(
     private readonly env: SimHostEnv,
     private readonly context: CellServerContext,
-    private readonly live: LiveReplicas,
   ) {
     context.stats.boots += 1;
     this.host = env.host;
-    const { world } = context;
-    this.options = {
-      ...context.cellOptions,
-      onApplied: (index, digest) => context.onApplied(this.host, index, digest),
-      onAnswered: () => world.scheduler.notePromiseSettled(),
-    };
-    this.cellEnv = {
-      cellId: context.cellId,
-      self: nodeId(this.host),
-      storage: this.reloadingOnFailure(env.storage),
-      clock: env.clock,
-      random: env.random.fork('cell'),
-      send: (to, message) => env.network.send(hostId(to), encodePeer(message)),
-    };
-    live.delete(this.host);
+    this.storage = this.reloadingOnFailure(env.storage);
     env.network.onReceive((from, bytes) => this.receive(from, bytes));
   }
 
-  /** Loads the replica from disk (a new one if the disk has none). */
+  /** The loaded replica, while this boot is current. */
+  get cell(): CellReplica | undefined {
+    return this.isCurrent() ? this.cellValue : undefined;
+  }
+
+  /** Loads the host's planned replica from disk (a new one if the disk has none). */
   load(): void {
+    const plan = this.context.plans.get(this.host);
+    this.generation += 1;
+    const generation = this.generation;
+    this.unload();
+    if (plan === undefined || plan.retired) return;
     const { world } = this.context;
-    if (this.env.incarnation > 1) this.context.onReboot(this.host);
-    const wiped =
-      this.context.wipeDiskOnReboot === true && this.env.incarnation > 1
-        ? CellReplica.destroy(this.cellEnv.storage, this.context.cellId)
-        : Promise.resolve();
+    const cellEnv = this.cellEnv(plan.self);
+    const options = this.options(plan);
+    this.context.onDiskVisit(this.host);
+    const bugs = this.context.bugs ?? {};
+    const wipe = plan.wipeFirst || (bugs.wipeDiskOnReboot === true && this.env.incarnation > 1);
+    const wiped = wipe ? CellReplica.destroy(this.storage, this.context.cellId) : Promise.resolve();
     const started = wiped
-      .then(() => CellReplica.load(this.cellEnv, this.options))
-      .then((loaded) =>
-        loaded === undefined ? CellReplica.create(this.cellEnv, this.context.members, this.options) : loaded,
-      );
+      .then(() => CellReplica.load(cellEnv, options))
+      .then((loaded) => loaded ?? CellReplica.create(cellEnv, plan.seedMembers, options));
     world.scheduler.notePromiseSettled();
     started.then(
       (ready) => {
-        if (!this.isCurrent()) return;
-        this.cell = ready;
-        this.live.set(this.host, ready);
+        if (!this.isCurrent() || generation !== this.generation) {
+          ready.close();
+          return;
+        }
+        if (this.context.plans.get(this.host) === plan && bugs.learnerWipedOnEveryBoot !== true)
+          plan.wipeFirst = false;
+        this.cellValue = ready;
+        this.running = plan.self;
         this.wake();
       },
       () => {
@@ -118,9 +185,47 @@ class CellServerHost {
     );
   }
 
+  /** Stops the replica and wipes its state: it never votes again (the operator's word). */
+  async retire(): Promise<void> {
+    this.generation += 1;
+    this.unload();
+    this.context.onDiskVisit(this.host);
+    this.context.stats.retired += 1;
+    await CellReplica.destroy(this.storage, this.context.cellId).catch(() => undefined);
+    this.context.world.scheduler.notePromiseSettled();
+  }
+
   stop(): void {
-    this.cell?.close();
-    this.live.delete(this.host);
+    this.generation += 1;
+    this.unload();
+  }
+
+  private unload(): void {
+    this.cellValue?.close();
+    this.cellValue = undefined;
+    this.running = undefined;
+  }
+
+  private cellEnv(self: NodeId): CellEnv {
+    const { env } = this;
+    return {
+      cellId: this.context.cellId,
+      self,
+      storage: this.storage,
+      clock: env.clock,
+      random: env.random.fork(`cell:${self}`),
+      send: (to, message) =>
+        env.network.send(hostId(hostOfMember(to)), encodePeer(frameFor(self, to, message))),
+    };
+  }
+
+  private options(plan: HostPlan): Partial<CellOptions> {
+    const { context } = this;
+    return {
+      ...context.cellOptions,
+      onApplied: (index, digest) => context.onApplied(plan.self, index, digest),
+      onAnswered: () => context.world.scheduler.notePromiseSettled(),
+    };
   }
 
   private isCurrent(): boolean {
@@ -130,12 +235,12 @@ class CellServerHost {
 
   /** Ticks the replica with ONE timer while it wants ticks. */
   private wake(): void {
-    const cell = this.cell;
+    const cell = this.cellValue;
     if (cell === undefined || this.timer !== undefined || !cell.wantsTick) return;
     this.timer = this.env.clock.setTimer(this.context.cellOptions.tickMs ?? 10, () => {
       this.timer = undefined;
       this.context.stats.ticks += 1;
-      this.cell?.tick();
+      this.cellValue?.tick();
       this.wake();
     });
   }
@@ -160,9 +265,6 @@ class CellServerHost {
       this.reloadPending = false;
       if (!this.isCurrent()) return;
       this.context.stats.reloadsAfterFailure += 1;
-      this.cell?.close();
-      this.cell = undefined;
-      this.live.delete(this.host);
       this.load();
     });
   }
@@ -175,39 +277,75 @@ class CellServerHost {
     }
     switch (envelope.kind) {
       case 'peer':
-        if (this.cell === undefined) return;
-        this.cell.receive(nodeId(from), envelope.message);
-        this.wake();
+        this.peer(from, envelope.message);
         return;
       case 'request':
-        this.request(from, envelope.requestId, envelope.request);
+        if (this.fresh(from, envelope.requestId)) this.request(from, envelope.requestId, envelope.request);
+        return;
+      case 'admin-request':
+        if (this.fresh(from, envelope.requestId)) this.admin(from, envelope.requestId, envelope.request);
         return;
       case 'response':
+      case 'admin-response':
         this.context.stats.malformedEnvelopes += 1;
         return;
     }
   }
 
-  private request(from: HostId, requestId: number, request: CellRequest): void {
+  private peer(from: HostId, bytes: Uint8Array): void {
+    const cell = this.cellValue;
+    if (cell === undefined) return;
+    const { to, from: sender, message } = unframe(from, this.host, bytes);
+    if (to !== this.running) {
+      this.context.stats.staleIncarnationDrops += 1;
+      return;
+    }
+    cell.receive(nodeId(sender), message);
+    this.wake();
+  }
+
+  /** True for a request id above every one delivered from `from` (which it then becomes). */
+  private fresh(from: HostId, requestId: number): boolean {
     const { highestRequestId, stats } = this.context;
     if (requestId <= (highestRequestId.get(from) ?? 0)) {
       stats.staleRequests += 1;
-      return;
+      return false;
     }
     highestRequestId.set(from, requestId);
-    const cell = this.cell;
+    return true;
+  }
+
+  private request(from: HostId, requestId: number, request: CellRequest): void {
+    const cell = this.cellValue;
     if (cell === undefined) {
-      this.answer(from, requestId, { kind: 'unavailable', reason: `${this.host} has no replica loaded` });
+      this.answer(from, encodeResponse(requestId, this.noReplica()));
       return;
     }
     cell.submit(request).then(
-      (response) => this.answer(from, requestId, response),
+      (response) => this.answer(from, encodeResponse(requestId, response)),
       () => undefined,
     );
     this.wake();
   }
 
-  private answer(to: HostId, requestId: number, response: CellResponse): void {
-    if (this.isCurrent()) this.env.network.send(to, encodeResponse(requestId, response));
+  private admin(from: HostId, requestId: number, request: CellAdminRequest): void {
+    const cell = this.cellValue;
+    if (cell === undefined) {
+      this.answer(from, encodeAdminResponse(requestId, this.noReplica()));
+      return;
+    }
+    cell.admin(request).then(
+      (response: CellAdminResponse) => this.answer(from, encodeAdminResponse(requestId, response)),
+      () => undefined,
+    );
+    this.wake();
+  }
+
+  private noReplica(): { kind: 'unavailable'; reason: string } {
+    return { kind: 'unavailable', reason: `${this.host} has no replica loaded` };
+  }
+
+  private answer(to: HostId, bytes: Uint8Array): void {
+    if (this.isCurrent()) this.env.network.send(to, bytes);
   }
 }

@@ -1,10 +1,14 @@
 // TEST-ONLY: the real cell as a SystemUnderTest of the simworld swarm. Each run builds one
 // cell of 3-9 replicas (drawn per seed unless the size says), with per-seed protocol settings
 // (alpha, batch size, snapshot interval), and client hosts running read / write / cas / incr
-// over a few keys through the sim network. Checks beyond the history: replica agreement
-// (decided values per log index, read from every replica's disk, and state digests at equal
-// applied indices) and, through the runner, liveness of EVERY client after healing.
-import type { HostId, Storage } from '../../env/index.ts';
+// over a few keys through the sim network. On most seeds an operator (swarm-operator.ts)
+// also changes the membership during the safety phase: adds, removes, replaces, moves onto
+// spare hosts and back onto old ones as new incarnations, no-ops (paper §2.4). Checks beyond
+// the history: replica agreement over every replica that ever existed, of every incarnation
+// (decided values per log index, read from every host's disk before any wipe, and state
+// digests at equal applied indices), every change completing, final reads after the moves
+// (durability), and, through the runner, liveness of EVERY client after healing.
+import type { HostId, Random, Storage } from '../../env/index.ts';
 import { hostId } from '../../env/index.ts';
 import type { World } from '../../simworld/index.ts';
 import {
@@ -15,20 +19,37 @@ import {
 import type { SystemInstance, SystemSize, SystemUnderTest } from '../../simworld/swarm/system-under-test.ts';
 import { partitionKey } from '../../model/index.ts';
 import { nodeId } from '../../paxos/index.ts';
-import type { EntryValue } from '../../paxos/index.ts';
+import type { EntryValue, NodeId } from '../../paxos/index.ts';
 import { CellStore } from '../storage-layout.ts';
 import type { CellId, CellOptions } from '../types.ts';
-import { SwarmClient } from './swarm-cell-client.ts';
+import { MembershipDirectory, SwarmClient } from './swarm-cell-client.ts';
 import type { ClientShared, ClientTiming } from './swarm-cell-client.ts';
-import { bootCellServer } from './swarm-cell-server.ts';
-import type { CellServerContext, LiveReplicas } from './swarm-cell-server.ts';
+import { bootCellServer, describeServerHosts, emptyServerStats } from './swarm-cell-server.ts';
+import type { CellServerContext, ServerBugs, ServerHosts } from './swarm-cell-server.ts';
 import { swarmMessageKind } from './swarm-envelope.ts';
+import { emptyReconfigCounts, SwarmCellControl, SwarmOperator } from './swarm-operator.ts';
+import type { OperatorSettings, ReconfigCounts } from './swarm-operator.ts';
 
 /** Agreement violations of each kind listed in a run's report (the rest are counted). */
 const AGREEMENT_VIOLATIONS_SHOWN = 3;
 /** Cell sizes a run may draw. */
 export const REPLICAS_MIN = 3;
 export const REPLICAS_MAX = 9;
+/** The host the operator sends its admin requests from. */
+const OPERATOR_HOST = 'op';
+
+/**
+ * The run shape of the cell swarm (`npm test` and `npm run sim`): servers 0 draws the cell
+ * size per seed. The liveness bound is generous because disk-slowing buggify stays on after
+ * healing (25% of syncs +50-550 ms), which can cost a leader its leadership several times.
+ */
+export const CELL_SWARM_RUN = {
+  servers: 0,
+  clients: 3,
+  safetyMs: 400,
+  livenessMs: 20_000,
+  livenessOps: 3,
+} as const;
 
 export interface CellSwarmSettings {
   readonly keys: readonly string[];
@@ -43,9 +64,51 @@ export interface CellSwarmSettings {
   readonly decisionAuditEveryMs: number;
   /** Final reads after the workload stops give up after this long (the runner bounds it too). */
   readonly finalReadsMs: number;
+  /** Membership changes during the safety phase; undefined: no operator and no spare hosts. */
+  readonly operator: OperatorSettings | undefined;
+  /** Called at the end of each run (when its invariants are checked) with what it did. */
+  readonly onRunSummary?: (summary: CellRunSummary) => void;
   /** Deliberate bugs (tests that the swarm catches them); none by default. */
-  readonly bugs?: { readonly wipeDiskOnReboot?: boolean };
+  readonly bugs?: ServerBugs;
 }
+
+/** What one run did, for the swarm's summary. */
+export interface CellRunSummary {
+  readonly seed: number;
+  readonly replicas: number;
+  readonly spares: number;
+  readonly operator: boolean;
+  readonly reconfigurations: ReconfigCounts;
+  /** Peer messages dropped because they were addressed to another incarnation (ABA). */
+  readonly staleIncarnationDrops: number;
+  /** Times a client refreshed its (stale) view of the membership from the directory. */
+  readonly viewRefreshes: number;
+  /** Each server host's plan, state and replica at the end of the run. */
+  readonly hosts: readonly string[];
+}
+
+/** One line: the run's cell and the changes its operator completed. */
+export function describeRunSummary(summary: CellRunSummary): string {
+  const counts = summary.reconfigurations;
+  const changes = summary.operator
+    ? `add=${counts.add} remove=${counts.remove} replace=${counts.replace} move=${counts.move}` +
+      ` (whole=${counts.wholeMoves} steps=${counts.moveSteps}) aba=${counts.aba} noop=${counts.noop}` +
+      ` failed=${counts.failed}`
+    : 'off';
+  return (
+    `cell seed=${summary.seed} replicas=${summary.replicas} spares=${summary.spares} reconfig: ${changes}` +
+    ` staleIncarnationDrops=${summary.staleIncarnationDrops} viewRefreshes=${summary.viewRefreshes}`
+  );
+}
+
+/** The operator of the swarm: most seeds have one, acting through the safety phase. */
+export const OPERATOR_DEFAULTS: OperatorSettings = {
+  enabledProbability: 0.85,
+  actionWindowMs: CELL_SWARM_RUN.safetyMs,
+  pauseMsMax: 60,
+  stepDeadlineMs: 15_000,
+  weights: { replace: 30, add: 20, remove: 20, move: 15, noop: 15 },
+};
 
 export const CELL_SWARM_DEFAULTS: CellSwarmSettings = {
   keys: ['a', 'b', 'c'],
@@ -56,20 +119,8 @@ export const CELL_SWARM_DEFAULTS: CellSwarmSettings = {
   cellOptions: { checkInvariants: true },
   decisionAuditEveryMs: 500,
   finalReadsMs: 20_000,
+  operator: OPERATOR_DEFAULTS,
 };
-
-/**
- * The run shape of the cell swarm (`npm test` and `npm run sim`): servers 0 draws the cell
- * size per seed. The liveness bound is generous because disk-slowing buggify stays on after
- * healing (25% of syncs +50-550 ms), which can cost a leader its leadership several times.
- */
-export const CELL_SWARM_RUN = {
-  servers: 0,
-  clients: 3,
-  safetyMs: 400,
-  livenessMs: 20_000,
-  livenessOps: 3,
-} as const;
 
 export function cellSystem(overrides: Partial<CellSwarmSettings> = {}): SystemUnderTest {
   const settings: CellSwarmSettings = { ...CELL_SWARM_DEFAULTS, ...overrides };
@@ -86,6 +137,9 @@ export function cellSystem(overrides: Partial<CellSwarmSettings> = {}): SystemUn
 export interface CellRunConfig {
   readonly replicas: number;
   readonly cellOptions: Partial<CellOptions>;
+  /** Whether an operator changes the membership, and how many spare hosts it has. */
+  readonly operator: boolean;
+  readonly spares: number;
 }
 
 /** The cell size and protocol settings of a run, drawn from the world's seed. */
@@ -93,29 +147,41 @@ export function drawCellConfig(world: World, size: SystemSize, settings: CellSwa
   const random = world.random.fork('cell-config');
   const pick = (values: readonly number[]): number => values[random.intBelow(values.length)]!;
   const drawnReplicas = REPLICAS_MIN + random.intBelow(REPLICAS_MAX - REPLICAS_MIN + 1);
-  return {
-    replicas: size.servers > 0 ? size.servers : drawnReplicas,
-    cellOptions: {
-      alpha: pick(settings.alphaChoices),
-      batchRequestsMax: pick(settings.batchRequestsChoices),
-      snapshotEveryEntries: pick(settings.snapshotEveryChoices),
-      ...settings.cellOptions,
-    },
+  const replicas = size.servers > 0 ? size.servers : drawnReplicas;
+  const cellOptions = {
+    alpha: pick(settings.alphaChoices),
+    batchRequestsMax: pick(settings.batchRequestsChoices),
+    snapshotEveryEntries: pick(settings.snapshotEveryChoices),
+    ...settings.cellOptions,
   };
+  // A fork of its own: the draws above stay what they were before the operator existed.
+  const reconfig = world.random.fork('cell-reconfig');
+  const operator =
+    settings.operator !== undefined && reconfig.nextFloat() < settings.operator.enabledProbability;
+  return { replicas, cellOptions, operator, spares: operator ? drawSpares(reconfig, replicas) : 0 };
+}
+
+/** Spare hosts: one to three, or on a quarter of the seeds as many as the cell has (a whole-cell move). */
+function drawSpares(random: Random, replicas: number): number {
+  return random.intBelow(4) === 0 ? replicas : 1 + random.intBelow(3);
 }
 
 /** One run: the cell's server hosts, the client processes, and what the checks collect. */
 class CellSwarmRun {
   readonly cellId: CellId = partitionKey('swarm-cell');
   readonly config: CellRunConfig;
+  /** Every server host: the first members, then the spares. */
   readonly servers: HostId[] = [];
   readonly clientHosts: HostId[] = [];
   readonly clients: SwarmClient[] = [];
   readonly agreement = new ReplicaAgreementChecker();
-  readonly live: LiveReplicas = new Map();
+  readonly hosts: ServerHosts = new Map();
   readonly shared: ClientShared;
+  readonly context: CellServerContext;
+  readonly operator: SwarmOperator | undefined;
   private running = true;
   private clientsRunning = 0;
+  private operatorRunning = false;
   private finalReads: 'not-started' | 'running' | 'done' = 'not-started';
   private readonly problems: string[] = [];
 
@@ -125,50 +191,57 @@ class CellSwarmRun {
     readonly settings: CellSwarmSettings,
   ) {
     this.config = drawCellConfig(world, size, settings);
+    const members = Array.from({ length: this.config.replicas }, (_, i) => nodeId(`n${i + 1}`));
+    this.context = this.serverContext(members);
     this.shared = {
       world,
       servers: this.servers,
+      directory: new MembershipDirectory(members),
       keys: settings.keys,
       recorder: new HistoryRecorder(),
       timing: settings.timing,
       nextValue: 1,
       lastSeen: new Map(),
     };
-    world.mark(`cell replicas=${this.config.replicas} options=${JSON.stringify(this.config.cellOptions)}`);
-    this.addServers();
+    world.mark(
+      `cell replicas=${this.config.replicas} spares=${this.config.spares} options=${JSON.stringify(this.config.cellOptions)}`,
+    );
+    this.addServers(members);
     this.addClients();
+    this.operator = this.addOperator(members);
     for (const name of [...this.servers, ...this.clientHosts]) world.start(name);
     for (const client of this.clients) this.startClient(client);
+    this.startOperator();
     this.scheduleAudit();
   }
 
-  private addServers(): void {
-    const members = Array.from({ length: this.config.replicas }, (_, i) => nodeId(`n${i + 1}`));
-    const context: CellServerContext = {
+  private serverContext(members: readonly NodeId[]): CellServerContext {
+    const plans = new Map(
+      members.map((m) => [m as string, { self: m, seedMembers: members, wipeFirst: false, retired: false }]),
+    );
+    return {
       world: this.world,
       cellId: this.cellId,
-      members,
       cellOptions: this.config.cellOptions,
-      onApplied: (host, index, digest) => {
-        this.agreement.recordAppliedState({ replica: host, appliedIndex: index, stateDigest: digest });
+      plans,
+      onApplied: (member, index, digest) => {
+        this.agreement.recordAppliedState({ replica: member, appliedIndex: index, stateDigest: digest });
       },
-      onReboot: (host) => this.auditDecisions([hostId(host)]),
-      stats: {
-        boots: 0,
-        loadFailures: 0,
-        reloadsAfterFailure: 0,
-        ticks: 0,
-        malformedEnvelopes: 0,
-        staleRequests: 0,
-      },
+      onDiskVisit: (host) => this.auditDecisions([hostId(host)]),
+      stats: emptyServerStats(),
       highestRequestId: new Map(),
-      ...(this.settings.bugs?.wipeDiskOnReboot === true ? { wipeDiskOnReboot: true } : {}),
+      ...(this.settings.bugs === undefined ? {} : { bugs: this.settings.bugs }),
     };
-    members.forEach((name, index) => {
+  }
+
+  /** The first members n1..nN, then the spares s1..sS (no replica until the operator starts one). */
+  private addServers(members: readonly NodeId[]): void {
+    const spares = Array.from({ length: this.config.spares }, (_, i) => `s${i + 1}`);
+    [...members, ...spares].forEach((name, index) => {
       this.world.addHost({
         name,
         labels: { rack: `r${(index % 3) + 1}`, power: `p${(index % 2) + 1}` },
-        boot: (env) => bootCellServer(env, context, this.live),
+        boot: (env) => bootCellServer(env, this.context, this.hosts),
       });
       this.servers.push(hostId(name));
     });
@@ -191,6 +264,34 @@ class CellSwarmRun {
     }
   }
 
+  /**
+   * The operator's host (partitioned like a client, never crashed) and its loop. It never
+   * starts a replica on the first server: the nemesis may corrupt that host's disk, and a
+   * control plane would not pick a host it had seen fail to load.
+   */
+  private addOperator(members: readonly NodeId[]): SwarmOperator | undefined {
+    const settings = this.settings.operator;
+    if (!this.config.operator || settings === undefined) return undefined;
+    const control = new SwarmCellControl(
+      this.world,
+      this.config.cellOptions,
+      members,
+      this.context,
+      this.hosts,
+      this.shared.directory,
+    );
+    this.world.addHost({
+      name: OPERATOR_HOST,
+      labels: { role: 'operator' },
+      boot: (env) => {
+        control.attach(env.network);
+        return {};
+      },
+    });
+    this.clientHosts.push(hostId(OPERATOR_HOST));
+    return new SwarmOperator(control, this.world.random.fork('operator'), settings, this.servers.slice(1));
+  }
+
   private startClient(client: SwarmClient): void {
     this.clientsRunning += 1;
     client
@@ -198,7 +299,7 @@ class CellSwarmRun {
       .then(
         () => {
           this.clientsRunning -= 1;
-          if (this.clientsRunning === 0 && !this.running) this.startFinalReads();
+          this.maybeStartFinalReads();
         },
         (error: unknown) => {
           this.clientsRunning -= 1;
@@ -207,7 +308,29 @@ class CellSwarmRun {
       );
   }
 
-  /** After every client stopped: one consistent read of each key (durability, §2.2). */
+  private startOperator(): void {
+    if (this.operator === undefined) return;
+    this.operatorRunning = true;
+    this.operator.run().then(
+      () => {
+        this.operatorRunning = false;
+        this.maybeStartFinalReads();
+      },
+      (error: unknown) => {
+        this.operatorRunning = false;
+        this.problems.push(`operator threw: ${String(error)}`);
+        this.maybeStartFinalReads();
+      },
+    );
+  }
+
+  /** Final reads wait for every client and for the operator's last change (durability after moves). */
+  private maybeStartFinalReads(): void {
+    if (this.running || this.clientsRunning > 0 || this.operatorRunning) return;
+    this.startFinalReads();
+  }
+
+  /** After every client and the operator stopped: one consistent read of each key (durability, §2.2). */
   private startFinalReads(): void {
     if (this.finalReads !== 'not-started') return;
     this.finalReads = 'running';
@@ -240,7 +363,10 @@ class CellSwarmRun {
     });
   }
 
-  /** Records, for each replica, the value of every log entry at or below its durable commit index. */
+  /**
+   * Records, for each host, the value of every log entry at or below its durable commit
+   * index: whichever incarnation wrote it (each host's disk is also read before it is wiped).
+   */
   auditDecisions(servers: readonly HostId[] = this.servers): void {
     for (const server of servers) {
       const disk = this.world.disk(server);
@@ -268,13 +394,30 @@ class CellSwarmRun {
       clients: this.clientHosts,
       stopWorkload: () => {
         this.running = false;
-        if (this.clientsRunning === 0) this.startFinalReads();
+        this.maybeStartFinalReads();
       },
       idle: () => this.finalReads === 'done',
       // Liveness needs EVERY client to progress: the runner waits for this to grow.
       okOperations: () => Math.min(...this.clients.map((client) => client.definiteAnswers)),
       history: () => this.shared.recorder.events(),
-      checkInvariants: () => this.invariantViolations(),
+      checkInvariants: () => {
+        const violations = this.invariantViolations();
+        this.settings.onRunSummary?.(this.summary());
+        return violations;
+      },
+    };
+  }
+
+  summary(): CellRunSummary {
+    return {
+      seed: this.world.options.seed,
+      replicas: this.config.replicas,
+      spares: this.config.spares,
+      operator: this.operator !== undefined,
+      reconfigurations: { ...(this.operator?.counts ?? emptyReconfigCounts()) },
+      staleIncarnationDrops: this.context.stats.staleIncarnationDrops,
+      viewRefreshes: this.clients.reduce((sum, client) => sum + client.viewRefreshes, 0),
+      hosts: describeServerHosts(this.world, this.context, this.hosts),
     };
   }
 
@@ -287,6 +430,7 @@ class CellSwarmRun {
     const more = this.agreement.totalViolations() - shown.length;
     return [
       ...this.problems,
+      ...(this.operator?.problems ?? []),
       ...shown.map((violation) => `agreement: ${describeAgreementViolation(violation)}`),
       ...(more > 0 ? [`agreement: ${more} more violations`] : []),
     ];
