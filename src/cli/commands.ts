@@ -168,7 +168,10 @@ export function cellCommand(globals: Globals): Command {
     if (globals().json === true) return out(JSON.stringify(described));
     out(`cell ${JSON.stringify(cellId)}`);
     out(`  members:  ${described.members.join(', ')}`);
-    out(`  leader:   ${described.leaderHint ?? '(none known)'}`);
+    const leader = described.leaderHint;
+    out(
+      `  leader:   ${leader === undefined ? '(none known)' : described.members.includes(leader) ? leader : `(none known; ${leader} led before it left)`}`,
+    );
     out(`  applied:  index ${described.appliedIndex} (committed ${described.commitIndex})`);
     out(`  digest:   ${described.digest}`);
   });
@@ -217,11 +220,13 @@ async function runChange(
 /** Prints a move as it goes: one line per step, then how it ended. Exit 2 failed, 3 still running. */
 function moveProgress(globals: Globals): (operation: MoveOperation) => void {
   let printed = 0;
+  let started = false;
   return (operation) => {
-    if (printed === 0 && globals().json !== true)
+    if (!started && globals().json !== true)
       out(
         `moving cell ${JSON.stringify(operation.cellId)} to ${operation.to.join(', ')} (operation ${operation.id} on ${operation.node})`,
       );
+    started = true;
     for (; printed < operation.steps.length; printed += 1)
       if (globals().json !== true) out(showMoveStep(operation.steps[printed]!, printed + 1));
   };

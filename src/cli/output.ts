@@ -105,16 +105,18 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** One change as a sentence: `replaced n3 by n6#2`. */
-export function showChange(step: MembershipStep): string {
+/** One change as a sentence: `replaced n3 by n6#2`; `cellId` adds where (`added n4#1 to cell "x"`). */
+export function showChange(step: MembershipStep, cellId?: string): string {
+  const cell = (preposition: string): string =>
+    cellId === undefined ? '' : ` ${preposition} cell ${JSON.stringify(cellId)}`;
   const change = step.change;
   switch (change.kind) {
     case 'add':
-      return `added ${change.node}`;
+      return `added ${change.node}${cell('to')}`;
     case 'remove':
-      return `removed ${change.node}`;
+      return `removed ${change.node}${cell('from')}`;
     case 'replace':
-      return `replaced ${change.remove} by ${change.add}`;
+      return `replaced ${change.remove} by ${change.add}${cell('in')}`;
   }
 }
 
@@ -134,7 +136,7 @@ export function showStep(cellId: string, step: MembershipStep): string[] {
         ? `; ${removed} retired, pointing to the new members`
         : `; ${removed} did not answer: its node keeps a deposed replica`;
   return [
-    `${showChange(step)} in cell ${JSON.stringify(cellId)} (${chosen}, ${seconds(step.elapsedMs)}${retired})`,
+    `${showChange(step, cellId)} (${chosen}, ${seconds(step.elapsedMs)}${retired})`,
     `  members: ${step.members.join(', ')}`,
   ];
 }

@@ -258,7 +258,7 @@ describe('local colony end to end', () => {
     const added = await cli('cell', 'add-member', 'moving', 'n4');
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(
-      /^added n4#\d+ in cell "moving" \(chosen at index \d+, \d+\.\d s\)\n {2}members: n1, n2, n3, n4#\d+\n$/,
+      /^added n4#\d+ to cell "moving" \(chosen at index \d+, \d+\.\d s\)\n {2}members: n1, n2, n3, n4#\d+\n$/,
     );
     const again = await cli('cell', 'add-member', 'moving', 'n2');
     expect([again.code, again.stderr.trim()]).toEqual([
