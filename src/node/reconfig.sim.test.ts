@@ -266,6 +266,9 @@ describe('node reconfiguration in the simulator (paper §2.4)', () => {
     expect(steps).toHaveLength(3);
     expect(result.steps.every((step) => step.retired)).toBe(true);
     for (const name of ['n1', 'n2', 'n3']) expect(colony.node(name).listCells()).toEqual([]);
+    // The old leader was replaced last, and the move had a new leader elected.
+    const now = await colony.world.settle(colony.node('n4').describeCell(cell('m')));
+    expect(now.kind === 'described' && result.members.includes(now.summary.leaderHint!)).toBe(true);
     // Each old node points where the cell went after it left; describing follows the chain.
     for (const name of ['n1', 'n2', 'n3'])
       expect(await colony.world.settle(colony.node(name).describeCell(cell('m')))).toMatchObject({

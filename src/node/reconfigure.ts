@@ -246,6 +246,24 @@ async function awaitCatchUp(
   return false;
 }
 
+/**
+ * After the leader removed itself the cell is leaderless (and, idle, stays so until a request
+ * comes): one no-op through the routing wakes an election, so the cell answers at once.
+ * Best effort, bounded by changeInProgressWaitMs.
+ */
+async function electLeader(
+  ports: ReconfigurePorts,
+  timing: ReconfigureTiming,
+  cellId: CellId,
+  deadlineMs: number,
+): Promise<void> {
+  const until = Math.min(deadlineMs, ports.nowMs() + timing.changeInProgressWaitMs);
+  while (!ports.stopped() && ports.nowMs() < until) {
+    if ((await ports.admin(cellId, { kind: 'noop' })).kind === 'noop-chosen') return;
+    await ports.sleep(timing.pollMs);
+  }
+}
+
 /** Tells the removed member's node to delete its replica; true once it holds none of that member. */
 async function retire(
   ports: ReconfigurePorts,
@@ -312,6 +330,8 @@ export async function changeMembers(
   const retired =
     plan.removeMember !== undefined &&
     (await retire(ports, timing, cellId, plan.removeMember, next.members, deadlineMs));
+  if (plan.removeMember !== undefined && plan.removeMember === view.summary.leaderHint)
+    await electLeader(ports, timing, cellId, deadlineMs);
   const step: MembershipStep = {
     change: changed,
     members: next.members,
