@@ -29,9 +29,13 @@ interface InFlight {
   readonly entry: LogEntry;
   readonly acks: Set<NodeId>;
   readonly proposalId: ProposalId | undefined;
+  readonly proposedTick: number;
   lastSentTick: number;
   chosen: boolean;
 }
+
+/** The largest multiplier of the progress timeouts (see `patience`). */
+const patienceMax = 8;
 
 /** Role-specific state. Invariant: leader and candidate ballots equal `promised`. */
 type Role =
@@ -116,6 +120,12 @@ export class Replica {
   /** A follower given work arms this; at the deadline, with no leader progress, it campaigns. */
   private campaignDeadline: number | undefined;
   private backoffAttempts = 0;
+  /**
+   * Multiplier (1..patienceMax) of the progress timeouts: it doubles each time this replica
+   * gives up a ballot for lack of progress and halves when it gets an entry chosen promptly.
+   * Persistently slow disks then slow the cell down instead of causing endless elections.
+   */
+  private patience = 1;
   private highestRoundSeen: number;
   private catchup: Catchup | undefined;
   /** The highest commit index announced by the highest ballot heard from (volatile). */
@@ -415,7 +425,8 @@ export class Replica {
         return { kind: 'notLeader', leaderHint: hint !== undefined && members.includes(hint) ? hint : other };
       }
       if (hint !== undefined && hint !== this.options.self && members.includes(hint)) {
-        if (this.campaignDeadline === undefined) this.armCampaign(this.options.leaderTimeoutTicks);
+        if (this.campaignDeadline === undefined)
+          this.armCampaign(this.options.leaderTimeoutTicks * this.patience);
         return { kind: 'notLeader', leaderHint: hint };
       }
       this.startCampaign();
@@ -659,6 +670,7 @@ export class Replica {
       entry,
       acks: new Set<NodeId>(),
       proposalId: queued?.id,
+      proposedTick: this.now,
       lastSentTick: this.now,
       chosen: false,
     };
@@ -696,7 +708,10 @@ export class Replica {
       this.startCatchup(from, Math.min(leaderCommit, index - 1) as LogIndex);
       return;
     } else {
-      this.storeEntry(entry);
+      // A resent accept already held at its ballot needs no new write: the reply leaves
+      // after every earlier Ready, including the one that persisted the entry.
+      const held = this.log.get(index);
+      if (held === undefined || !ballotsEqual(held.ballot, entry.ballot)) this.storeEntry(entry);
       this.sendAccepted(from, entry);
     }
     this.learnCommit(from, entry.ballot, leaderCommit);
@@ -732,6 +747,8 @@ export class Replica {
       if (flight === undefined || !flight.chosen) break;
       leader.inFlight.delete(flight.entry.index);
       this.commitNext(flight.entry);
+      if (this.now - flight.proposedTick < this.options.electionTimeoutTicks)
+        this.patience = Math.max(1, this.patience / 2);
       if (flight.proposalId !== undefined) {
         this.results.push({ kind: 'chosen', id: flight.proposalId, index: flight.entry.index });
       }
@@ -926,6 +943,16 @@ export class Replica {
     this.role = { kind: 'follower' };
   }
 
+  /** How long a candidate or leader waits for progress before giving up its ballot. */
+  private progressTimeoutTicks(): number {
+    return this.options.electionTimeoutTicks * this.patience;
+  }
+
+  /** Gave up a ballot for lack of progress: wait longer next time. */
+  private loseHeart(): void {
+    this.patience = Math.min(patienceMax, this.patience * 2);
+  }
+
   private armCampaign(delayTicks: number): void {
     this.campaignDeadline = this.now + delayTicks;
   }
@@ -948,14 +975,16 @@ export class Replica {
   private tickRole(): void {
     const role = this.role;
     if (role.kind === 'candidate') {
-      if (this.now - role.startedTick >= this.options.electionTimeoutTicks) {
+      if (this.now - role.startedTick >= this.progressTimeoutTicks()) {
+        this.loseHeart();
         this.stepDown(); // give up: the next client request wakes this replica again
       } else if (this.now - role.lastSentTick >= this.options.retransmitTicks) {
         this.sendPrepares(role);
       }
     } else if (role.kind === 'leader') {
       const waiting = role.inFlight.size > 0 || role.lastPrepareTick !== undefined;
-      if (waiting && this.now - role.lastProgressTick >= this.options.electionTimeoutTicks) {
+      if (waiting && this.now - role.lastProgressTick >= this.progressTimeoutTicks()) {
+        this.loseHeart();
         this.stepDown();
         return;
       }
