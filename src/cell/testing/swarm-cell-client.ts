@@ -80,6 +80,8 @@ type FinalAnswer =
 
 /** Most operations one client may await answers for: one (plus stale answers, dropped). */
 const ATTEMPTS_OUTSTANDING_MAX = 1;
+/** Leader hints followed in a row; then the client picks from its view again. */
+const REDIRECTS_FOLLOWED_MAX = 3;
 /** After a refusal or timeout, the chance a client refreshes its view from the directory. */
 const VIEW_REFRESH_PROBABILITY = 0.5;
 
@@ -230,6 +232,7 @@ export class SwarmClient {
   private async perform(operation: Operation): Promise<FinalAnswer> {
     const deadline = this.now() + this.shared.timing.operationDeadlineMs;
     let target = this.pickTarget();
+    let redirects = 0;
     while (this.now() < deadline) {
       const attempt = await this.attempt(target, { kind: 'operation', operation, consistency: 'consistent' });
       const { timing } = this.shared;
@@ -240,6 +243,8 @@ export class SwarmClient {
         return { kind: 'indeterminate' };
       }
       const response = attempt.response;
+      // A refusal from the guessed leader ends the guess (it may be deposed, or its hint stale).
+      if (response.kind !== 'result' && target === this.leaderGuess) this.leaderGuess = undefined;
       switch (response.kind) {
         case 'result':
           this.attemptTimeoutMs = timing.attemptTimeoutMs;
@@ -253,9 +258,16 @@ export class SwarmClient {
         case 'behind':
           throw new Error(`unexpected answer ${response.kind} to a consistent operation`);
         case 'not-leader':
-          if (response.leaderHint === undefined) this.maybeRefreshView();
-          target = this.afterNotLeader(target, response.leaderHint);
-          if (response.leaderHint === undefined) await this.sleep(10);
+          redirects += 1;
+          if (response.leaderHint !== undefined && redirects <= REDIRECTS_FOLLOWED_MAX) {
+            target = this.afterNotLeader(target, response.leaderHint);
+            break;
+          }
+          // No hint, or hints going round (stale ones, from deposed replicas): ask anew.
+          redirects = 0;
+          this.maybeRefreshView();
+          target = this.pickTarget(target);
+          await this.sleep(10);
           break;
         case 'overloaded':
           await this.sleep(response.retryAfterMs);

@@ -42,8 +42,8 @@ export interface CellServerContext {
   readonly plans: Map<string, HostPlan>;
   /** Called after each applied entry with the replica's member id and state digest. */
   onApplied(member: NodeId, index: number, digest: string): void;
-  /** Called when the host's stored cell is about to be read or wiped (reboot, learner start, retire). */
-  onDiskVisit(host: string): void;
+  /** Called just before the host's stored cell is wiped (learner start, retire, a bug): audit it. */
+  beforeWipe(host: string): void;
   /** Counters shared by all servers. */
   readonly stats: CellServerStats;
   /**
@@ -158,9 +158,9 @@ export class CellServerHost {
     const { world } = this.context;
     const cellEnv = this.cellEnv(plan.self);
     const options = this.options(plan);
-    this.context.onDiskVisit(this.host);
     const bugs = this.context.bugs ?? {};
     const wipe = plan.wipeFirst || (bugs.wipeDiskOnReboot === true && this.env.incarnation > 1);
+    if (wipe) this.context.beforeWipe(this.host);
     const wiped = wipe ? CellReplica.destroy(this.storage, this.context.cellId) : Promise.resolve();
     const started = wiped
       .then(() => CellReplica.load(cellEnv, options))
@@ -186,13 +186,21 @@ export class CellServerHost {
   }
 
   /** Stops the replica and wipes its state: it never votes again (the operator's word). */
-  async retire(): Promise<void> {
+  /**
+   * Not awaited by the operator: a crash before the wipe is durable leaves the write's
+   * promise unsettled forever, and the stale state on disk, which the retired plan keeps
+   * out (a later learner on this host wipes it first).
+   */
+  retire(): void {
     this.generation += 1;
     this.unload();
-    this.context.onDiskVisit(this.host);
+    this.context.beforeWipe(this.host);
     this.context.stats.retired += 1;
-    await CellReplica.destroy(this.storage, this.context.cellId).catch(() => undefined);
-    this.context.world.scheduler.notePromiseSettled();
+    const { scheduler } = this.context.world;
+    CellReplica.destroy(this.storage, this.context.cellId).then(
+      () => scheduler.notePromiseSettled(),
+      () => scheduler.notePromiseSettled(),
+    );
   }
 
   stop(): void {

@@ -92,7 +92,8 @@ export function describeRunSummary(summary: CellRunSummary): string {
   const counts = summary.reconfigurations;
   const changes = summary.operator
     ? `add=${counts.add} remove=${counts.remove} replace=${counts.replace} move=${counts.move}` +
-      ` (whole=${counts.wholeMoves} steps=${counts.moveSteps}) aba=${counts.aba} noop=${counts.noop}` +
+      ` (whole=${counts.wholeMoves} steps=${counts.moveSteps}) aba=${counts.aba} deposed=${counts.deposed}` +
+      ` noop=${counts.noop}` +
       ` failed=${counts.failed}`
     : 'off';
   return (
@@ -107,6 +108,7 @@ export const OPERATOR_DEFAULTS: OperatorSettings = {
   actionWindowMs: CELL_SWARM_RUN.safetyMs,
   pauseMsMax: 60,
   stepDeadlineMs: 15_000,
+  retireProbability: 0.75,
   weights: { replace: 30, add: 20, remove: 20, move: 15, noop: 15 },
 };
 
@@ -227,7 +229,7 @@ class CellSwarmRun {
       onApplied: (member, index, digest) => {
         this.agreement.recordAppliedState({ replica: member, appliedIndex: index, stateDigest: digest });
       },
-      onDiskVisit: (host) => this.auditDecisions([hostId(host)]),
+      beforeWipe: (host) => this.auditDecisions([hostId(host)]),
       stats: emptyServerStats(),
       highestRequestId: new Map(),
       ...(this.settings.bugs === undefined ? {} : { bugs: this.settings.bugs }),

@@ -36,6 +36,12 @@ export interface OperatorSettings {
   readonly pauseMsMax: number;
   /** Each single change (and each no-op) gives up after this long: a failure of the run. */
   readonly stepDeadlineMs: number;
+  /**
+   * Chance that the members a change (or move) removes are retired (stopped, state wiped)
+   * once the removal is in effect. The others keep running, deposed, to the end of the run:
+   * they may never learn their removal, and clients with stale views still reach them (§2.4).
+   */
+  readonly retireProbability: number;
   /** Relative weights of the actions (infeasible ones are left out). */
   readonly weights: Readonly<Record<OperatorAction, number>>;
   /** Options for every change (attempt pacing, catch-up bound). */
@@ -55,12 +61,25 @@ export interface ReconfigCounts {
   moveSteps: number;
   /** Completed changes that started a replica on a host that ran an earlier incarnation. */
   aba: number;
+  /** Removed members left running, deposed (not retired). */
+  deposed: number;
   noop: number;
   failed: number;
 }
 
 export function emptyReconfigCounts(): ReconfigCounts {
-  return { add: 0, remove: 0, replace: 0, move: 0, wholeMoves: 0, moveSteps: 0, aba: 0, noop: 0, failed: 0 };
+  return {
+    add: 0,
+    remove: 0,
+    replace: 0,
+    move: 0,
+    wholeMoves: 0,
+    moveSteps: 0,
+    aba: 0,
+    deposed: 0,
+    noop: 0,
+    failed: 0,
+  };
 }
 
 /** The swarm run's cell as move-cell.ts sees it: god's view, admin over the network, plans. */
@@ -156,13 +175,14 @@ export class SwarmCellControl implements ReconfigurableCell {
     return this.context.plans.get(host)?.retired === true;
   }
 
-  async retireMember(member: NodeId): Promise<void> {
+  retireMember(member: NodeId): Promise<void> {
     const host = hostOfMember(member);
     const plan = this.context.plans.get(host);
-    if (plan?.self !== member || plan.retired) return;
+    if (plan?.self !== member || plan.retired) return Promise.resolve();
     plan.retired = true;
     // Down: it stays out when it boots; a later learner on this host wipes the stale state.
-    if (this.world.host(host).state === 'up') await this.hosts.get(host)?.retire();
+    if (this.world.host(host).state === 'up') this.hosts.get(host)?.retire();
+    return Promise.resolve();
   }
 }
 
@@ -236,9 +256,11 @@ export class SwarmOperator {
   }
 
   private async change(kind: 'add' | 'remove' | 'replace', change: MembershipChange): Promise<void> {
-    const outcome = await reconfigureCell(this.control, change, this.changeOptions());
+    const options = this.changeOptions();
+    const outcome = await reconfigureCell(this.control, change, options);
     if (outcome.kind === 'failed') return this.fail(`${JSON.stringify(change)}: ${outcome.reason}`);
     this.counts[kind] += 1;
+    if (kind !== 'add' && options.retire === false) this.counts.deposed += 1;
     const incoming = change.kind === 'add' ? change.node : change.kind === 'replace' ? change.add : undefined;
     if (incoming?.includes('#') === true) this.counts.aba += 1;
   }
@@ -251,7 +273,8 @@ export class SwarmOperator {
     const leaving = new Set(this.shuffled(members).slice(0, moved));
     const arriving = free.slice(0, moved).map((host) => this.arrival(host));
     const targets = [...members.filter((m) => !leaving.has(m)), ...arriving].sort();
-    const steps = await moveCell(this.control, targets, this.changeOptions());
+    const options = this.changeOptions();
+    const steps = await moveCell(this.control, targets, options);
     const done = steps.filter((step) => step.kind === 'done').length;
     this.counts.moveSteps += done;
     if (done !== moved) {
@@ -261,6 +284,7 @@ export class SwarmOperator {
     }
     this.counts.move += 1;
     this.counts.aba += arriving.filter((member) => member.includes('#')).length;
+    if (options.retire === false) this.counts.deposed += moved;
     if (moved === members.length) this.counts.wholeMoves += 1;
   }
 
@@ -276,8 +300,10 @@ export class SwarmOperator {
     this.problems.push(`operator at ${Math.round(this.control.world.nowMs)} ms: ${problem}\n${hosts}`);
   }
 
+  /** Per change: the deadline, and whether the leaving member is retired (drawn). */
   private changeOptions(): ReconfigureOptions {
-    return { deadlineMs: this.settings.stepDeadlineMs, ...this.settings.reconfigure };
+    const retire = this.random.nextFloat() < this.settings.retireProbability;
+    return { deadlineMs: this.settings.stepDeadlineMs, retire, ...this.settings.reconfigure };
   }
 
   /**
