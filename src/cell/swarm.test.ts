@@ -44,12 +44,18 @@ const RECONFIG_FLOORS_PER_CHUNK: Readonly<Partial<ReconfigCounts>> = {
   deposed: 60,
   noop: 70,
 };
+/** Client attempts at hosts outside the published membership, per chunk (about half of the fewest seen, 334). */
+const STALE_ATTEMPTS_FLOOR_PER_CHUNK = 150;
 /** The changes completed by the seeds of the running chunk. */
 let reconfigured: ReconfigCounts = emptyReconfigCounts();
+/** Client attempts at hosts outside the published membership, and messages to old incarnations. */
+let stale = { attempts: 0, incarnationDrops: 0 };
 const system = cellSystem({
   onRunSummary: (summary) => {
     for (const kind of Object.keys(reconfigured) as Array<keyof ReconfigCounts>)
       reconfigured[kind] += summary.reconfigurations[kind];
+    stale.attempts += summary.staleAttempts;
+    stale.incarnationDrops += summary.staleIncarnationDrops;
   },
 });
 
@@ -79,6 +85,7 @@ describe('cell swarm', () => {
       const failures: string[] = [];
       let committed = 0;
       reconfigured = emptyReconfigCounts();
+      stale = { attempts: 0, incarnationDrops: 0 };
       for (let seed = first; seed <= last && failures.length < 3; seed += 1) {
         const report = await runSeed(options(seed));
         if (report.outcome.kind !== 'pass') failures.push(failureReport(report));
@@ -93,6 +100,10 @@ describe('cell swarm', () => {
         .filter(({ done, floor }) => done < floor);
       expect(short).toEqual([]);
       expect(reconfigured.failed).toBe(0);
+      // Clients did act on stale membership (answered only by refusals and redirects: the
+      // history is linearizable), and messages for earlier incarnations were dropped (ABA).
+      expect(stale.attempts).toBeGreaterThan(STALE_ATTEMPTS_FLOOR_PER_CHUNK);
+      expect(stale.incarnationDrops).toBeGreaterThan(0);
     }, 600_000);
   }
 

@@ -92,6 +92,8 @@ export class SwarmClient {
   committed = 0;
   /** Times this client copied the directory into its view. */
   viewRefreshes = 0;
+  /** Attempts sent to a host that is not in the published membership (a stale view or hint). */
+  staleAttempts = 0;
   /** The membership (as hosts) this client believes the cell has: possibly stale. */
   private view: readonly HostId[];
   private network: Network | undefined;
@@ -309,6 +311,7 @@ export class SwarmClient {
     const network = this.network;
     if (network === undefined) throw new Error('SwarmClient: no network attached');
     const requestId = this.nextRequestId++;
+    if (!this.shared.directory.current.includes(target)) this.staleAttempts += 1;
     return new Promise((resolve) => {
       if (this.waiting.size >= ATTEMPTS_OUTSTANDING_MAX) this.waiting.clear();
       const scheduler = this.shared.world.scheduler;

@@ -83,6 +83,8 @@ export interface CellRunSummary {
   readonly staleIncarnationDrops: number;
   /** Times a client refreshed its (stale) view of the membership from the directory. */
   readonly viewRefreshes: number;
+  /** Client attempts sent to a host outside the published membership (stale views, stale hints). */
+  readonly staleAttempts: number;
   /** Each server host's plan, state and replica at the end of the run. */
   readonly hosts: readonly string[];
 }
@@ -98,7 +100,8 @@ export function describeRunSummary(summary: CellRunSummary): string {
     : 'off';
   return (
     `cell seed=${summary.seed} replicas=${summary.replicas} spares=${summary.spares} reconfig: ${changes}` +
-    ` staleIncarnationDrops=${summary.staleIncarnationDrops} viewRefreshes=${summary.viewRefreshes}`
+    ` staleIncarnationDrops=${summary.staleIncarnationDrops} staleAttempts=${summary.staleAttempts}` +
+    ` viewRefreshes=${summary.viewRefreshes}`
   );
 }
 
@@ -419,6 +422,7 @@ class CellSwarmRun {
       reconfigurations: { ...(this.operator?.counts ?? emptyReconfigCounts()) },
       staleIncarnationDrops: this.context.stats.staleIncarnationDrops,
       viewRefreshes: this.clients.reduce((sum, client) => sum + client.viewRefreshes, 0),
+      staleAttempts: this.clients.reduce((sum, client) => sum + client.staleAttempts, 0),
       hosts: describeServerHosts(this.world, this.context, this.hosts),
     };
   }
