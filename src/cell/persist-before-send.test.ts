@@ -141,9 +141,15 @@ describe('persist before send', () => {
     expect(answered).toBe(false);
     r.pending.shift()!.resolve();
     await settle();
-    // Chosen by n1 + n2. The commit-index write is still pending, yet the client has its answer.
+    // Chosen by n1 + n2, answered. The commit index alone waits for the next tick, and a
+    // Ready that only moves it is acted on before its write resolves.
     expect(answered).toBe(true);
-    expect(r.pending.length).toBe(1);
     expect((await answer).kind).toBe('lease');
+    expect(r.pending.length).toBe(0);
+    const sentBefore = r.kinds.length;
+    r.cell.tick();
+    await settle();
+    expect(r.pending.length).toBe(1);
+    expect(r.kinds.slice(sentBefore).sort()).toEqual(['n2:commit', 'n3:commit']); // before that write resolves
   });
 });

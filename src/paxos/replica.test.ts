@@ -442,6 +442,10 @@ describe('restart and invariants', () => {
     const f = new Fixture();
     f.elect();
     f.step(n2, { kind: 'accepted', ballot: ballot(1, n1), index: idx(1) });
+    // A commit index alone is written at the next tick (it is only a hint after a restart).
+    expect(f.durable.commitIndex).toBe(0);
+    f.replica.tick();
+    expect(f.ready().persist).toEqual({ entries: [], commitIndex: 1 });
     const restarted = new Replica(f.options, f.durable, idx(0));
     const view = restarted.inspect();
     expect(view.promised).toEqual(ballot(1, n1));
@@ -477,7 +481,11 @@ describe('restart and invariants', () => {
     const ready = f.ready();
     expect(ready.committed.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
     expect(ready.messages).toEqual([]);
-    expect(ready.wantsTick).toBe(false);
+    expect(ready.wantsTick).toBe(true); // to write the commit index on the next tick
+    f.replica.tick();
+    const idle = f.ready();
+    expect(idle.persist?.commitIndex).toBe(5);
+    expect(idle.wantsTick).toBe(false);
   });
 });
 

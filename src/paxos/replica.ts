@@ -136,6 +136,12 @@ export class Replica {
   // Output accumulated until takeReady().
   private persistPromised = false;
   private persistCommit = false;
+  /**
+   * A commit index alone is written at the next tick (or with the next write), not at once:
+   * it is only a hint after a restart, and a write of its own would queue the next entry's
+   * write behind it on the leader's disk.
+   */
+  private commitPersistDue = false;
   private persistSnapshot: SnapshotMeta | undefined;
   private readonly persistEntries = new Map<number, LogEntry>();
   private messages: Outgoing[] = [];
@@ -213,6 +219,7 @@ export class Replica {
   /** Advances time by one tick. Does no work unless the last Ready said `wantsTick`. */
   tick(): void {
     this.now += 1;
+    if (this.persistCommit) this.commitPersistDue = true;
     if (this.wantsTick()) {
       this.tickRole();
       this.tickCatchup();
@@ -320,7 +327,9 @@ export class Replica {
           role.recovery.size > 0 ||
           this.queue.length > 0 ||
           this.commitIndex > role.announcedCommit));
-    return roleBusy || this.catchup !== undefined || this.campaignDeadline !== undefined;
+    return (
+      roleBusy || this.catchup !== undefined || this.campaignDeadline !== undefined || this.persistCommit
+    );
   }
 
   /** The voters of `index` as the log says; the only way the protocol reads membership. */
@@ -1035,14 +1044,9 @@ export class Replica {
   }
 
   private takePersist(): PersistDelta | undefined {
-    if (
-      !this.persistPromised &&
-      !this.persistCommit &&
-      !this.persistSnapshot &&
-      this.persistEntries.size === 0
-    ) {
-      return undefined;
-    }
+    const others = this.persistPromised || this.persistSnapshot !== undefined || this.persistEntries.size > 0;
+    if (!others && !(this.persistCommit && this.commitPersistDue)) return undefined;
+    this.commitPersistDue = false;
     const entries = [...this.persistEntries.values()].sort((a, b) => a.index - b.index);
     const delta: PersistDelta = {
       entries,
