@@ -31,6 +31,69 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const ms = (value: number): string => `${value.toFixed(2)} ms`;
 
+/** CPU time (user + system, all threads) a process has used, in ms (Linux /proc). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Writes completed and sectors written on all block devices (Linux /proc/diskstats). */
+function diskWrites(): { writes: number; bytes: number } {
+  let writes = 0;
+  let bytes = 0;
+  try {
+    for (const line of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !/^(sd|vd|nvme|xvd)[a-z0-9]*$/.test(f[2] ?? '') || /p?\d+$/.test(f[2] ?? ''))
+        continue;
+      writes += Number(f[7]);
+      bytes += Number(f[9]) * 512;
+    }
+  } catch {
+    return { writes: Number.NaN, bytes: Number.NaN };
+  }
+  return { writes, bytes };
+}
+
+interface Usage {
+  readonly cpuMs: number[];
+  readonly storage: Array<{ commits: number; commitMsTotal: number }>;
+  readonly disk: { writes: number; bytes: number };
+}
+
+async function usage(colony: ProcessColony): Promise<Usage> {
+  const lines = await Promise.all(colony.ids.map((id) => colony.node(id).metrics()));
+  return {
+    cpuMs: colony.ids.map((id) => cpuMs(colony.node(id).child?.pid)),
+    storage: lines.map((line) => ({
+      commits: line.storage.commits,
+      commitMsTotal: line.storage.commitMsTotal,
+    })),
+    disk: diskWrites(),
+  };
+}
+
+/** Where the time went between two usage readings, per committed client request. */
+function describeUsage(before: Usage, after: Usage, commits: number, seconds: number): string {
+  const cpu = after.cpuMs.map((value, i) => value - (before.cpuMs[i] ?? 0));
+  const lmdbCommits = after.storage.map((s, i) => s.commits - (before.storage[i]?.commits ?? 0));
+  const lmdbMs = after.storage.map((s, i) => s.commitMsTotal - (before.storage[i]?.commitMsTotal ?? 0));
+  const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+  const writes = after.disk.writes - before.disk.writes;
+  const bytes = after.disk.bytes - before.disk.bytes;
+  return (
+    `    per committed request: node CPU ${(sum(cpu) / commits).toFixed(2)} ms over all 7 processes ` +
+    `(busiest node ${((Math.max(...cpu) / (seconds * 1000)) * 100).toFixed(0)}% of a core); ` +
+    `LMDB commits ${(sum(lmdbCommits) / commits).toFixed(2)} (mean ${ms(sum(lmdbMs) / Math.max(1, sum(lmdbCommits)))} each, fsync included); ` +
+    `disk ${(writes / seconds).toFixed(0)} writes/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s`
+  );
+}
+
 function put(
   key: string,
   value: number,
@@ -97,15 +160,20 @@ async function latency(colony: ProcessColony, operations: number): Promise<void>
     ['to another member (one forwarding hop)', other],
   ] as const) {
     const samples: number[] = [];
+    const before = await usage(colony);
+    const startedAll = performance.now();
     for (let index = 0; index < operations; index += 1) {
       const started = performance.now();
       const response = await colony.client.submit(via, cellId, put('k', index));
       if (committed(response)) samples.push(performance.now() - started);
     }
+    const seconds = (performance.now() - startedAll) / 1000;
+    const after = await usage(colony);
     samples.sort((a, b) => a - b);
     console.log(
       `commit latency, 1 client, 1 cell, ${label}: ${samples.length}/${operations} committed, p50 ${ms(percentile(samples, 50))}, p99 ${ms(percentile(samples, 99))}, max ${ms(samples[samples.length - 1] ?? Number.NaN)}`,
     );
+    console.log(describeUsage(before, after, samples.length, seconds));
   }
 }
 
@@ -133,6 +201,7 @@ async function throughput(
     let errors = 0;
     const until = performance.now() + seconds * 1000;
     let value = 0;
+    const before = await usage(colony);
     await Promise.all(
       Array.from({ length: clients }, async () => {
         while (performance.now() < until) {
@@ -149,10 +218,12 @@ async function throughput(
         }
       }),
     );
+    const after = await usage(colony);
     samples.sort((a, b) => a - b);
     console.log(
       `throughput, ${String(clients).padStart(3)} clients over ${cellCount} cells: ${(samples.length / seconds).toFixed(0)} commits/s, p50 ${ms(percentile(samples, 50))}, p99 ${ms(percentile(samples, 99))}, p99.9 ${ms(percentile(samples, 99.9))}; ${errors} not committed`,
     );
+    console.log(describeUsage(before, after, samples.length, seconds));
   }
 }
 

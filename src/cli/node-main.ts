@@ -107,7 +107,15 @@ export async function runNode(
     'node listening',
   );
   const logMetrics = (): void =>
-    logger.info({ node: config.id, metrics: node.metrics(), transport: network.counters() }, 'metrics');
+    logger.info(
+      {
+        node: config.id,
+        metrics: node.metrics(),
+        transport: network.counters(),
+        storage: storage.counters(),
+      },
+      'metrics',
+    );
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {

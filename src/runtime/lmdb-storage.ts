@@ -41,6 +41,9 @@ export interface LmdbStorageCounters {
   readonly batchesFailed: number;
   /** The largest number of batches that shared one commit. */
   readonly groupBatchesLargest: number;
+  /** Milliseconds from starting commits to their fsync completing, summed, and the largest. */
+  readonly commitMsTotal: number;
+  readonly commitMsMax: number;
 }
 
 interface PendingBatch {
@@ -150,6 +153,8 @@ export class LmdbStorage implements Storage {
   private batchesCommitted = 0;
   private batchesFailed = 0;
   private groupBatchesLargest = 0;
+  private commitMsTotal = 0;
+  private commitMsMax = 0;
 
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
@@ -213,8 +218,9 @@ export class LmdbStorage implements Storage {
 
   /** Counters since open. */
   counters(): LmdbStorageCounters {
-    const { commits, batchesCommitted, batchesFailed, groupBatchesLargest } = this;
-    return { commits, batchesCommitted, batchesFailed, groupBatchesLargest };
+    const { commits, batchesCommitted, batchesFailed, groupBatchesLargest, commitMsTotal, commitMsMax } =
+      this;
+    return { commits, batchesCommitted, batchesFailed, groupBatchesLargest, commitMsTotal, commitMsMax };
   }
 
   /** Commits everything written so far, then closes. Later calls reject with 'closed'. */
@@ -249,6 +255,7 @@ export class LmdbStorage implements Storage {
     if (group.length === 0) return;
     this.groupBatchesLargest = Math.max(this.groupBatchesLargest, group.length);
     const db = this.db;
+    const startedMs = performance.now();
     const committed = db.transaction(() => {
       for (const batch of group) {
         for (const write of batch.writes) {
@@ -263,7 +270,12 @@ export class LmdbStorage implements Storage {
     // immediate queued by `transaction`, so this immediate, queued after it, can handle it.
     setImmediate(() => void db.committed.then(ignore, ignore));
     this.inFlight = committed.then(
-      () => this.settle(group, undefined),
+      () => {
+        const elapsedMs = performance.now() - startedMs;
+        this.commitMsTotal += elapsedMs;
+        this.commitMsMax = Math.max(this.commitMsMax, elapsedMs);
+        this.settle(group, undefined);
+      },
       async (error: unknown) => this.settle(group, await commitFailure(error, this.path)),
     );
   }

@@ -19,7 +19,7 @@ import { decodeNodeMessage, encodeNodeMessage, nodeFrameBytesMax } from '../../s
 import type { AdminOutcome, MoveOutcome, NodeMessage, RpcId } from '../../src/node/wire.ts';
 import type { NodeId } from '../../src/paxos/index.ts';
 import { AddressBook, parseKeyring, TcpNetwork } from '../../src/runtime/index.ts';
-import type { Keyring, TcpNetworkCounters } from '../../src/runtime/index.ts';
+import type { Keyring, LmdbStorageCounters, TcpNetworkCounters } from '../../src/runtime/index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const nodeMain = join(repoRoot, 'src/cli/node-main.ts');
@@ -51,11 +51,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** One spawned node process (restartable on the same data directory). */
+/** What a node logs as its metrics line (on SIGUSR2 and at shutdown). */
+export interface NodeMetricsLine {
+  readonly metrics: NodeMetrics;
+  readonly transport: TcpNetworkCounters;
+  readonly storage: LmdbStorageCounters;
+}
+
 export class NodeProcess {
   child: ChildProcess | undefined;
   private log: WriteStream;
   /** Metrics log lines seen (newest last). */
-  readonly metricsSeen: Array<{ metrics: NodeMetrics; transport: TcpNetworkCounters }> = [];
+  readonly metricsSeen: NodeMetricsLine[] = [];
   starts = 0;
 
   constructor(
@@ -113,8 +120,12 @@ export class NodeProcess {
           done();
         }
         if (line.includes('"msg":"metrics"')) {
-          const parsed = JSON.parse(line) as { metrics: NodeMetrics; transport: TcpNetworkCounters };
-          this.metricsSeen.push({ metrics: parsed.metrics, transport: parsed.transport });
+          const parsed = JSON.parse(line) as NodeMetricsLine;
+          this.metricsSeen.push({
+            metrics: parsed.metrics,
+            transport: parsed.transport,
+            storage: parsed.storage,
+          });
         }
       });
     });
@@ -130,7 +141,7 @@ export class NodeProcess {
   }
 
   /** Asks the process to log its counters (SIGUSR2) and returns them. */
-  async metrics(timeoutMs = 5_000): Promise<{ metrics: NodeMetrics; transport: TcpNetworkCounters }> {
+  async metrics(timeoutMs = 5_000): Promise<NodeMetricsLine> {
     const before = this.metricsSeen.length;
     this.child?.kill('SIGUSR2');
     const deadline = Date.now() + timeoutMs;
