@@ -256,18 +256,19 @@ export class LmdbStorage implements Storage {
     this.groupBatchesLargest = Math.max(this.groupBatchesLargest, group.length);
     const db = this.db;
     const startedMs = performance.now();
-    const committed = db.transaction(() => {
+    // One explicit batch is one atomic transaction, run wholly on lmdb-js's write thread
+    // (a `transaction` callback would also wait for this busy main thread mid-commit).
+    const committed = db.batch(() => {
       for (const batch of group) {
         for (const write of batch.writes) {
-          // Inside a transaction the *Sync forms write into it (and return no promise to leak).
-          if (write.kind === 'put') db.putSync(asBuffer(write.key), asBuffer(write.value));
-          else db.removeSync(asBuffer(write.key));
+          if (write.kind === 'put') void db.put(asBuffer(write.key), asBuffer(write.value));
+          else void db.remove(asBuffer(write.key));
         }
       }
     });
     // lmdb-js also rejects an internal per-turn commit promise when a commit fails, with no
     // handler attached (an unhandled rejection would end the process). It is created in an
-    // immediate queued by `transaction`, so this immediate, queued after it, can handle it.
+    // immediate queued by the batch, so this immediate, queued after it, can handle it.
     setImmediate(() => void db.committed.then(ignore, ignore));
     this.inFlight = committed.then(
       () => {
