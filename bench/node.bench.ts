@@ -4,7 +4,7 @@
 // process), (4) time and memory to create 100,000 cells on the colony. Prints what was
 // measured, on what, and the issue's etcd figures as reference (not measured here).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -249,6 +249,27 @@ async function creation(colony: ProcessColony, count: number): Promise<void> {
   );
 }
 
+/** The machine's durable-write floor: 4 KiB overwrites in place, each followed by fdatasync. */
+function fdatasyncFloor(dir: string, writes: number): { p50: number; p99: number } {
+  const fd = openSync(join(dir, 'fdatasync-probe'), 'w');
+  const page = Buffer.alloc(4096, 1);
+  const samples: number[] = [];
+  try {
+    writeSync(fd, page, 0, page.length, 0);
+    fdatasyncSync(fd);
+    for (let index = 0; index < writes; index += 1) {
+      const started = performance.now();
+      writeSync(fd, page, 0, page.length, 0);
+      fdatasyncSync(fd);
+      samples.push(performance.now() - started);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
 async function run(flags: Flags): Promise<void> {
   console.log(
     `bench:node on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores shared by 7 node processes and this client; fsync on (LMDB); loopback TCP with HMAC frames`,
@@ -258,6 +279,10 @@ async function run(flags: Flags): Promise<void> {
   );
   const memoryDir = mkdtempSync(join(tmpdir(), 'physalia-memory-'));
   try {
+    const floor = fdatasyncFloor(memoryDir, 500);
+    console.log(
+      `this disk, one process, 4 KiB overwrite + fdatasync: p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (every commit needs at least one such flush on 4 of the 7 nodes; LMDB does two per commit)`,
+    );
     const memory = await measureIdleCellBytes(memoryDir, Number(flags.memoryCells));
     console.log(
       `memory per idle cell replica (one node in this process, ${flags.memoryCells} single-member cells): loaded ${memory.loadedBytesPerCell.toFixed(0)} B, evicted ${memory.evictedBytesPerCell.toFixed(0)} B (V8 heap + external, after GC)`,
