@@ -189,6 +189,8 @@ class CellSwarmRun {
   private operatorRunning = false;
   private finalReads: 'not-started' | 'running' | 'done' = 'not-started';
   private readonly problems: string[] = [];
+  /** Each host's disk counters at its last decision audit. */
+  private readonly audited = new Map<HostId, string>();
 
   constructor(
     readonly world: World,
@@ -375,6 +377,13 @@ class CellSwarmRun {
   auditDecisions(servers: readonly HostId[] = this.servers): void {
     for (const server of servers) {
       const disk = this.world.disk(server);
+      // A disk whose durable contents cannot have changed since its last audit is skipped
+      // (idle spares, retired and deposed hosts): a batch made durable, a crash keeping
+      // pending batches or a corruption each moves one of these counters.
+      const { stats } = disk;
+      const signature = `${stats.batchesWritten}/${stats.batchesDurable}/${stats.batchesLostInCrashes}/${stats.corruptions}/${disk.pendingBatches}`;
+      if (this.audited.get(server) === signature) continue;
+      this.audited.set(server, signature);
       const durable: Storage = {
         get: () => undefined,
         range: (range) => disk.durableRange(range),
