@@ -4,13 +4,23 @@
  * pipelining (window ALPHA), membership kept in the log (a configuration chosen at log
  * index i governs index i + ALPHA onwards), deposed nodes, clients with stale
  * membership, and a node that leaves a cell and later comes back (the ABA case of §4.3).
+ * src/paxos/ is the implementation; each step below names the code it models, and
+ * spec/README.md lists where the model is looser than the code.
  *
- * How to read it. The state below is every node's durable state plus the "bag" of
+ * How to read it. The state below is every acceptor's durable state plus the "bag" of
  * messages ever sent. The single process at the end is the protocol's next-state
  * relation: each branch of its loop is one atomic step of one node (receive a message
  * from the bag and react). Any branch may fire at any time, in any order, any number
  * of times, or never, so the network loses, delays, reorders and duplicates freely.
- * A step that is not enabled is a no-op (it leaves the state unchanged).
+ *
+ * The state holds only what the protocol's future depends on, so that the search can
+ * be exhaustive at useful bounds. Four choices keep it small, each argued where made:
+ *   - a message in the bag is one bit ("a promised b", "a accepted b at s"), and the
+ *     report a promise carries is recovered exactly from those bits (phase2Value);
+ *   - ballots are kept sorted by value, so the order in which they started is not state;
+ *   - what a node has learned is not state: a proposer acts on some prefix of the chosen
+ *     log, any prefix, each time it acts (Propose), which covers every stale proposer;
+ *   - fields that can no longer matter are reset (retire).
  *
  * Properties (checked with assert, in every reachable state, exhaustively):
  *   agreement        at most one value is chosen at any log index;
@@ -23,34 +33,43 @@
  *   split brain from stale membership is the conjunction of the above in a model where
  *   any node, deposed or not, aware or not, may start a ballot at any time on whatever
  *   it knows, because a client with a stale discovery answer asked it to.
+ * With -DAGREEMENT_ONLY only `agreement` is asserted: it shows whether a bug below
+ * really splits the brain, rather than only breaking an intermediate property.
  *
  * Bug variants (each must produce a counterexample; see spec/README.md):
  *   -DBUG_NO_ALPHA      a configuration takes effect at the next index (i + 1) while the
  *                       pipeline still runs ALPHA deep;
  *   -DBUG_STALE_QUORUM  a proposer whose log is behind takes the jury from the client's
  *                       stale discovery answer and proposes beyond its window;
- *   -DBUG_ABA           no incarnation numbers: a node removed from the cell deletes its
- *                       replica and, when added back, answers under its old identity
- *                       with empty state.
+ *   -DBUG_ABA           no incarnation numbers: node 2's second replica answers under
+ *                       the name of its first, so their votes are confused.
  * Witnesses (each must be reachable, so the properties are not vacuous):
- *   -DWITNESS_WINDOW    both changes chosen within one alpha window, and a later index
- *                       decided under the final jury;
- *   -DWITNESS_STALE     a deposed node that does not know it is deposed drives a decision;
+ *   -DWITNESS_WINDOW    both changes chosen within one alpha window, and (L >= 4) a later
+ *                       index decided under the final jury;
+ *   -DWITNESS_STALE     node 2, removed by another node's ballot and unaware of it, has a
+ *                       proposal of its own chosen after the removal;
  *   -DWITNESS_ABA       node 2's second incarnation is in a deciding quorum after its
- *                       first incarnation accepted values and was deposed.
+ *                       first incarnation accepted values;
+ *   -DWITNESS_RECOVERY  a command first proposed under one ballot is chosen under another
+ *                       (phase 1 found it and the new ballot carried it on);
+ *   -DWITNESS_DUEL      two ballots of the same round (tie broken by node id) both hold a
+ *                       majority of promises: an election with contention.
+ * Options: -DANY_PROPOSER lets a proposer propose at indexes whose jury it is not in
+ * (src/paxos never does); -DNO_RETIRE turns the reset of dead fields off.
  */
 
 /* ---------------------------------------------------------------- bounds ---- */
 
-#define ACTORS 4     /* replicas: node identity plus incarnation (see "Actors") */
 #ifndef L
-#define L 4          /* log indexes 0 .. L-1 (3 or 4) */
+#define L 4          /* log indexes 0 .. L-1 (3 to 5) */
 #endif
 #define ALPHA 2      /* pipeline window: a proposer works at most ALPHA indexes past
                         the prefix it knows is chosen; a change at i governs i + ALPHA */
-#define MAXB 2       /* ballots started in one run, by any nodes (see REPORT) */
+#ifndef MAXB
+#define MAXB 2       /* ballots started in one run, by any nodes (1 to 3) */
+#endif
 #ifndef MAXROUND
-#define MAXROUND 2   /* ballot rounds 1 .. MAXROUND */
+#define MAXROUND 2   /* ballot rounds 1 .. MAXROUND (1 to 3) */
 #endif
 
 #ifdef BUG_NO_ALPHA
@@ -62,545 +81,601 @@
 /* ---------------------------------------------------------------- actors ---- */
 /*
  * An actor is one replica of the cell: (node, incarnation). Actors 0, 1, 2 are the
- * initial jury. Actor 3 is node 2 again, incarnation 2: the cell moved off node 2 and
- * later back onto it, and the new replica is a new acceptor whose messages name
- * incarnation 2, so nothing it says is counted for incarnation 1. Under BUG_ABA there
- * is no incarnation number and node 2 comes back as actor 2 itself.
+ * initial jury. Actor 3 is node 2 again, incarnation 2 (member id "n2#2", see
+ * src/cell/reconfig.ts): the cell moved off node 2 and later back onto it, and the new
+ * replica is a new acceptor with empty state. The control plane creates it once the
+ * change adding it is chosen (ALIVE).
  *
- * Juries are bitmasks of actors. The control plane's script of changes is:
+ * The control plane's script of changes (configurations 0, 1, 2):
  *   JURY0 = {0,1,2}   initial
  *   JURY1 = {0,1}     change CFG1: remove node 2            (node 2 is deposed)
  *   JURY2 = {0,1,2'}  change CFG2: add node 2 back          (ABA on node 2)
  * Both changes may be chosen within one alpha window (indexes 0 and 1 with ALPHA = 2),
  * the sharpest case of §4.3. JURY0 and JURY2 have disjoint majorities ({1,2}, {0,2'}),
  * so any confusion between them can split the brain.
+ *
+ * Juries are bitmasks of actors. A proposer counts votes by member id: NAME(a) is the
+ * id actor a answers under. With incarnations every actor has its own id; under
+ * BUG_ABA actor 3 answers as "n2", so either replica of node 2 votes as node 2.
  */
+#define ACTORS 4
 #define BIT(a) (1 << (a))
 #define JURY0 (BIT(0) | BIT(1) | BIT(2))
 #define JURY1 (BIT(0) | BIT(1))
-#ifdef BUG_ABA
-#define JURY2 (BIT(0) | BIT(1) | BIT(2))
-#else
 #define JURY2 (BIT(0) | BIT(1) | BIT(3))
+#define JURY(config) ((config) == 0 -> JURY0 : ((config) == 1 -> JURY1 : JURY2))
+#ifdef BUG_ABA
+#define ID_OF_3 2
+#else
+#define ID_OF_3 3
 #endif
+/* The member ids of a set of actors, and the actors that answer to a set of ids. */
+#define IDS(set) (((set) & 7) | (((set) & 8) -> BIT(ID_OF_3) : 0))
+#define ANSWERING(ids) (((ids) & 7) | (((ids) & BIT(ID_OF_3)) -> 8 : 0))
+/* The actors an accept or prepare addressed to jury j reaches. */
+#define REACHED(j) ANSWERING(IDS(j))
+#define POPCOUNT(m) (((m) & 1) + (((m) >> 1) & 1) + (((m) >> 2) & 1) + (((m) >> 3) & 1))
+/* The actors in `set` hold a majority of jury j, counted by member id (as a proposer
+ * counts: src/paxos/membership.ts hasQuorum). */
+#define MAJORITY(set, j) (2 * POPCOUNT(IDS(set) & IDS(j)) > POPCOUNT(IDS(j)))
+/* The actors in `set` hold a majority of jury j's actors (as an omniscient observer
+ * counts; the same as MAJORITY unless ids are confused). */
+#define TRUE_MAJORITY(set, j) (2 * POPCOUNT((set) & (j)) > POPCOUNT(j))
 
 /* ---------------------------------------------------------------- values ---- */
 /* A log entry: nothing, a no-op, a configuration change, or a client command. A client
- * command is named by the ballot that first proposed it, so two different commands at
- * one index are told apart (any re-proposal carries the original name). */
+ * command is named by the ballot that first proposed it (CMD(ballot)), so two different
+ * commands at one index are told apart; any re-proposal carries the original name. */
 #define NONE 0
 #define NOOP 1
 #define CFG1 2
 #define CFG2 3
-#define CMD(k) (4 + (k))
+#define CMD(ballot) (4 + (ballot))
 
 typedef Slots { byte at[L] }
 
-/* ------------------------------------------------------ acceptor state ---- */
-/* Durable: persisted before any reply leaves the node (DESIGN.md "Cell protocol"). */
-byte maxBal[ACTORS];      /* highest ballot promised or accepted; 0 = none.
-                             Invariant: maxBal >= the ballot of every accepted entry */
-Slots accepted[ACTORS];   /* per index: 1 + the ballot (index into the ballot table)
-                             whose proposal this acceptor accepted there; 0 = none */
-
-/* ------------------------------------------------------- learner state ---- */
-Slots learned[ACTORS];    /* entries this node knows are chosen */
-byte known[ACTORS];       /* indexes 0 .. known-1 are all learned (the chosen prefix) */
-bit alive[ACTORS];        /* the actor hosts a replica of the cell now */
-bit wiped;                /* BUG_ABA only: node 2 deleted its replica */
-
 /* ------------------------------------------------------- ballot table ----- */
-/* Ballot b is (round, node), compared as round * 8 + node: unique per node, totally
- * ordered. A node picks round = 1 + the highest round it has seen, so a node with a
- * stale view may start a ballot LOWER than one already in use. Ballots are numbered
- * 0 .. nballots-1 in the order they start; that number is only a table index. */
+/* A ballot is (round, node), written round * 4 + actor: unique per node and totally
+ * ordered, ties in round broken by node id (src/paxos/types.ts compareBallots). A
+ * node picks a round above every round it has seen, so a node with a stale view may
+ * start a ballot LOWER than one already in use.
+ *
+ * The started ballots sit in slots 0 .. nballots-1 SORTED BY VALUE, so two runs that
+ * start the same ballots in another order reach the same state (startBallot inserts a
+ * new ballot in its place). Everything "per ballot" below is per slot. */
+#define ROUND(ballot) ((ballot) >> 2)
+#define OWNER(b) (bal[b] & 3)
 byte nballots;
-byte ballotValue[MAXB];
-byte owner[MAXB];
-byte current[ACTORS];     /* 1 + the ballot this node is driving; 0 = none */
-byte nextIndex[MAXB];     /* next log index this ballot's proposer will fill */
+byte bal[MAXB];
 
 /* ------------------------------------------------------ the message bag ---- */
-/* Phase 1a "prepare(b)" is implied by ballot b existing: any actor may receive it.
- * Phase 1b "promise(b)" from a carries a's accepted entries at the time it promised.
- * The model does not store that copy: the proposer of b reads a's entries below b at
- * the index it is filling (REPORT). With two ballots this is exact: after promising b,
- * a accepts nothing below b, and it can only have replaced an entry at that index by
- * one of b itself if b had already filled the index, so the entries below b that the
- * proposer reads are the ones the promise carried. (With three ballots it is not, so
- * MAXB is 2.) Keeping no copy removes a large, redundant part of the state. */
-byte promised[MAXB];            /* bitmask: actors whose promise for b was sent */
-#define REPORT(b, a, idx) \
-  ((accepted[a].at[idx] != 0 && ballotValue[accepted[a].at[idx] - 1] < ballotValue[b]) -> \
-   accepted[a].at[idx] : 0)
-/* Phase 2a "accept(b, s, v)": at most one value per ballot and index. */
+/* Phase 1a "prepare(b)" is implied by ballot b existing: any acceptor may receive it.
+ * (src/paxos sends it to the jury of each index in the proposer's window; a promise
+ * from anyone else is never counted, so letting everyone promise only adds runs.)
+ * Phase 1b "promise(b)" from actor a: bit a of promised[b]. */
+byte promised[MAXB];
+/* Phase 2a "accept(b, s, v)": at most one value per ballot and index; NONE = not sent. */
 Slots proposal[MAXB];
-Slots juryUsed[MAXB];           /* the jury the proposer computed for index s */
-/* Phase 2b "accepted(b, s)" from a. */
+/* Phase 2b "accepted(b, s)" from actor a: bit a of acks[b].at[s].
+ *
+ * These bits are also the acceptors' durable state: actor a holds at index s the value
+ * of the highest slot whose acks at s have bit a (an acceptor only accepts ballots at
+ * or above its promise, so what it holds at one index only goes up).
+ *
+ * A promise(b) from a carries a's accepted entries (ballot and value) as they were
+ * when it promised. That report is the highest ballot BELOW b that a ever accepted at
+ * s, and the bits give it exactly: after promising b, a accepts nothing below b, so
+ * every ballot below b that a ever accepted at s, it accepted before the promise, and
+ * the highest of them is what it held at s when it promised. */
 Slots acks[MAXB];
+
+/* The jury (configuration number) ballot b's proposer used at index s. In the correct
+ * protocol it always equals the effective configuration of s (oneJury asserts it), so
+ * only the variants where it can differ store it. */
+#if defined(BUG_NO_ALPHA) || defined(BUG_STALE_QUORUM)
+#define STORES_JURY_USED
+Slots juryUsed[MAXB];
+#define JURY_USED(b, idx) juryUsed[b].at[idx]
+#else
+#define JURY_USED(b, idx) (effective[idx] - 1)
+#endif
+
+/* ---------------------------------------------------------- caches ---------- */
+/* Functions of the state above, kept so that step guards are plain expressions. Each
+ * is determined by the rest, so they add no states, only bytes to the state vector. */
+byte maxBal[ACTORS];      /* the highest ballot actor a promised or accepted; 0 = none.
+                             Its durable promise (src/paxos: `promised`). */
+byte nextIndex[MAXB];     /* 1 + the highest index ballot b proposed at; 0 = none */
+byte prefix;              /* indexes 0 .. prefix-1 are all chosen */
+bit added;                /* CFG2 is chosen, so actor 3 (n2#2) exists */
+#define ALIVE(a) ((a) != 3 || added)
+/* Ballot b's proposer still leads with it: it has promised nothing higher. (A src/paxos
+ * leader or candidate whose promise rises above its ballot steps down: yieldTo.) */
+#define LEADS(b) (maxBal[OWNER(b)] == bal[b])
 
 /* ---------------------------------------------------------------- ghosts ---- */
 /* Not part of the protocol: what an omniscient observer records, for the properties. */
 byte chosen[L];           /* the value decided at each index (first decision) */
-byte effectiveJury[L];    /* the jury the first user of index s used; 0 = unused */
+byte effective[L];        /* 1 + the configuration the first user of s used; 0 = unused */
+#ifdef WITNESS_STALE
+byte staleBallot, staleIndex;   /* a proposal by node 2 made unaware of its removal */
+#endif
 
 /* Scratch for the steps below: `hidden` keeps them out of the state vector. Every
- * step assigns them before reading them. */
-hidden byte i, s, v, n, q, bestBal, bestVal, jury, truth, tmp, cnt1, cnt2;
-hidden byte ok, truthKnown, hole;
+ * step assigns them before reading them. (Names must not clash with pan's C code.) */
+hidden byte slot, entry, later, value, target, quorum, position, newBallot, hole;
+hidden byte truth, truthKnown, config, canGo;
 /* Named results, so a violation report says which property failed. */
 hidden byte agreement, oneJury, quorumOfJury, witness;
 
 /* ------------------------------------------------------------- helpers ---- */
 
-/* A log to read: the chosen log (ghost) or the entries actor a has learned. */
-#define CHOSEN_LOG 255
-#define LOG_AT(which, j) ((which) == CHOSEN_LOG -> chosen[j] : learned[which].at[j])
-
-/* The jury that log `which` determines for index `idx`: the newest configuration entry
- * at an index j with j + EFFECT <= idx, or JURY0. isKnown = 0 if one of those entries is
- * not in that log yet (then the jury cannot be computed from it). */
-inline juryFrom(which, idx, result, isKnown) {
-  result = JURY0;
+/* The configuration that the first k entries of the chosen log determine for index
+ * idx: the newest change at an index j with j + EFFECT <= idx, or 0 (membersAt in
+ * src/paxos/membership.ts). isKnown = 0 if one of those j is not among the first k
+ * entries or is not chosen yet. */
+inline configFrom(k, idx, result, isKnown) {
+  result = 0;
   isKnown = 1;
-  tmp = 0;
+  entry = 0;
   do
-  :: tmp + EFFECT <= idx ->
+  :: entry + EFFECT <= idx ->
      if
-     :: LOG_AT(which, tmp) == CFG1 -> result = JURY1
-     :: LOG_AT(which, tmp) == CFG2 -> result = JURY2
-     :: LOG_AT(which, tmp) == NONE -> isKnown = 0
+     :: entry >= k || chosen[entry] == NONE -> isKnown = 0
+     :: chosen[entry] == CFG1 -> result = 1
+     :: chosen[entry] == CFG2 -> result = 2
      :: else -> skip
      fi;
-     tmp++
+     entry++
   :: else -> break
   od
 }
 
-/* cnt = number of actors in mask m. */
-inline popcount(m, cnt) {
-  cnt = 0;
-  tmp = 0;
-  do
-  :: tmp < ACTORS -> if :: (m & BIT(tmp)) -> cnt++ :: else -> skip fi; tmp++
-  :: else -> break
-  od
-}
-
-/* ok = the set `set` holds a majority of jury `j`. */
-inline isMajority(set, j, result) {
-  popcount(set & j, cnt1);
-  popcount(j, cnt2);
-  result = (2 * cnt1 > cnt2)
-}
-
-/* A quorum counted for index idx must hold a majority of the jury the chosen log
- * determines for idx (when the chosen log already determines it). A set of deposed
- * nodes holds no member of that jury, so it can never pass this check. */
+/* quorumOfJury: a quorum counted for index idx (actors `set`) holds a majority of the
+ * real jury of idx, when the chosen log already determines it. A set of deposed nodes
+ * holds no member of that jury, so it can never pass this check. */
 inline checkQuorum(set, idx) {
-  juryFrom(CHOSEN_LOG, idx, truth, truthKnown);
+#ifndef AGREEMENT_ONLY
+  configFrom(L, idx, truth, truthKnown);
   if
-  :: truthKnown -> isMajority(set, truth, quorumOfJury); assert(quorumOfJury)
+  :: truthKnown -> quorumOfJury = TRUE_MAJORITY(set, JURY(truth)); assert(quorumOfJury)
   :: else -> skip
   fi
-}
-
-/* Every node acting at index idx uses one jury: the first one used, which is also the
- * one the chosen log determines. */
-inline checkJury(j, idx) {
-  if
-  :: effectiveJury[idx] == 0 -> effectiveJury[idx] = j
-  :: else -> oneJury = (effectiveJury[idx] == j); assert(oneJury)
-  fi;
-  juryFrom(CHOSEN_LOG, idx, truth, truthKnown);
-  if
-  :: truthKnown -> oneJury = (truth == j); assert(oneJury)
-  :: else -> skip
-  fi
-}
-
-/* Advance node a's chosen prefix over entries it has learned. */
-inline advanceKnown(a) {
-  do
-  :: known[a] < L && learned[a].at[known[a]] != NONE -> known[a]++
-  :: else -> break
-  od
-}
-
-/* The control plane creates the replica of a node added by a chosen change; it
- * starts empty and is taught (§2.4): it learns chosen entries like anyone else. */
-inline joinAdded(value) {
-  if
-#ifndef BUG_ABA
-  :: value == CFG2 -> alive[3] = 1
-#endif
-  :: else -> skip
-  fi
-}
-
-/* --------------------------------------------------------------- steps ---- */
-/*
- * Each step is `d_step { ENABLED -> effect }`: the guard is a plain expression, so a
- * step that is not enabled is not a transition at all. Steps whose enabling needs a
- * computation (a majority count, the phase 2 value) compute it inside and do nothing
- * when it fails.
- */
-
-/* The round of the highest ballot node a has seen. A node promises its own ballot when
- * it starts it, so maxBal covers its own ballots too. */
-#define ROUND_SEEN(a) (maxBal[a] >> 3)
-
-/* StartBallot(a): a client asks node a to run the cell (for example because its
- * discovery answer, possibly stale, names a). Node a starts phase 1 with a ballot above
- * every ballot it has seen, and promises it itself. Deposed nodes may do this too:
- * nothing stops a node that does not know it was removed, and its chosen prefix,
- * known[a], may be far behind. */
-#define CAN_START(a) \
-  (alive[a] && nballots < MAXB && ROUND_SEEN(a) < MAXROUND && SYMMETRY_ALLOWS(a))
-/* Nodes 0 and 1 are interchangeable (both in every jury, both there from the start),
- * so runs where node 1 drives a ballot and node 0 does not are mirror images of runs
- * where node 0 does. Checking only the latter halves that part of the state space. */
-#define SYMMETRY_ALLOWS(a) ((a) != 1 || current[0] != 0)
-inline startBallot(a) {
-  ballotValue[nballots] = (ROUND_SEEN(a) + 1) * 8 + a;
-  owner[nballots] = a;
-  nextIndex[nballots] = known[a];
-  current[a] = nballots + 1;
-  nballots++;
-  promise(a, nballots - 1)
-}
-
-/* Promise(a, b): acceptor a receives prepare(b). If b is above every ballot it has
- * promised, it promises (phase 1 covers ALL indexes: one promise per ballot) and
- * reports everything it has accepted. */
-#define CAN_PROMISE(a, b) (alive[a] && (b) < nballots && ballotValue[b] > maxBal[a])
-
-inline promise(a, b) {
-  maxBal[a] = ballotValue[b];
-  promised[b] = promised[b] | BIT(a)
-}
-
-/* The jury a proposer uses for index idx: computed from its own chosen log, which
- * determines it exactly because idx < known + ALPHA means every index j <= idx - ALPHA
- * is in the prefix it knows. Under BUG_STALE_QUORUM, a proposer whose log does not
- * determine the jury takes the client's discovery answer instead: JURY0, the jury of
- * a client that looked before every change. */
-inline proposerJury(a, idx, result, isKnown) {
-  juryFrom(a, idx, result, isKnown);
-#ifdef BUG_NO_ALPHA
-  /* the buggy proposer uses the changes it knows of and ignores the ones in flight */
-  isKnown = 1;
-#endif
-#ifdef BUG_STALE_QUORUM
-  if
-  :: !isKnown -> result = JURY0; isKnown = 1
-  :: else -> skip
-  fi
-#endif
-}
-
-/* The index ballot b's proposer fills next: its next index, skipping what it knows is
- * already chosen. The pipeline bound: it fills index s only if s < known + ALPHA (it
- * never runs more than ALPHA indexes ahead of the chosen prefix it knows). */
-#define PROPOSER(b) owner[b]
-#define NEXT_INDEX(b) (nextIndex[b] < known[PROPOSER(b)] -> known[PROPOSER(b)] : nextIndex[b])
-#ifdef BUG_STALE_QUORUM
-#define IN_WINDOW(b) (NEXT_INDEX(b) < L)
 #else
-#define IN_WINDOW(b) (NEXT_INDEX(b) < L && NEXT_INDEX(b) < known[PROPOSER(b)] + ALPHA)
+  skip
 #endif
-#define CAN_PROPOSE(b) \
-  ((b) < nballots && alive[PROPOSER(b)] && current[PROPOSER(b)] == (b) + 1 && IN_WINDOW(b))
-
-/* A proposer sends prepare(b) to the jury of every index in its window, as far as
- * its log tells (a new jury inside the window gets prepare(b) too). Sets ok. */
-inline isPrepared(a, b) {
-  n = PROPOSER(b);
-  s = NEXT_INDEX(b);
-  jury = 0;
-  do
-  :: s < L && s < known[n] + ALPHA ->
-     proposerJury(n, s, q, ok);
-     if :: ok -> jury = jury | q :: else -> skip fi;
-     s++
-  :: else -> break
-  od;
-#ifdef BUG_STALE_QUORUM
-  jury = jury | JURY0;
-#endif
-  ok = ((jury & BIT(a)) != 0)
 }
 
-/* Promise(a, b) runs only if isPrepared(a, b). */
-inline maybePromise(a, b) {
-  isPrepared(a, b);
+/* oneJury: every node acting at index idx uses one configuration: the first one used,
+ * which is also the one the chosen log determines. Records the first one (effective). */
+inline checkJury(used, idx) {
   if
-  :: ok -> promise(a, b)
+  :: effective[idx] == 0 -> effective[idx] = used + 1
+  :: else ->
+#ifndef AGREEMENT_ONLY
+     oneJury = (effective[idx] == used + 1); assert(oneJury)
+#else
+     skip
+#endif
+  fi;
+#ifndef AGREEMENT_ONLY
+  configFrom(L, idx, truth, truthKnown);
+  if
+  :: truthKnown -> oneJury = (truth == used); assert(oneJury)
   :: else -> skip
   fi
+#endif
 }
 
-/* Phase 2a value for index s, from the promises of quorum q (phase 1 covers it):
- *  - a value node a learned as chosen: propose it again;
- *  - else the value accepted in the highest ballot among q's reports;
- *  - else, if a member of q accepted something at a later index, s is a hole: NOOP;
- *  - else s is free: the client's command, or (wantChange) the next configuration
- *    change of the script, if no change is in flight: every earlier index is known
- *    chosen, so the previous change is decided. Several changes may still land within
- *    one alpha window: a change at s and the next at s + 1.
- * v = NONE when wantChange does not apply (the step then does nothing). */
-inline phase2Value(b, a, wantChange) {
-  bestBal = 0;
-  bestVal = NONE;
-  hole = 0;
-  i = 0;
+/* ------------------------------------------------------------- witnesses -- */
+/* A witness "fails" an assertion in a state that shows its scenario happened. */
+
+#ifdef WITNESS_STALE
+/* Node 2 proposes at s while acting on a prefix k that ends before an index j < s at
+ * which another node's ballot has already had CFG1 (node 2's removal) accepted by a
+ * majority: the change is chosen and node 2 does not know it. */
+inline noteStaleProposal(b, k) {
+  entry = 0;
   do
-  :: i < ACTORS ->
-     if
-     :: (q & BIT(i)) ->
-        tmp = REPORT(b, i, s);
+  :: OWNER(b) == 2 && entry < target ->
+     slot = 0;
+     do
+     :: slot < nballots ->
         if
-        :: tmp != 0 && ballotValue[tmp - 1] > bestBal ->
-           bestBal = ballotValue[tmp - 1];
-           bestVal = proposal[tmp - 1].at[s]
+        :: k <= entry && OWNER(slot) != 2 && proposal[slot].at[entry] == CFG1 &&
+           TRUE_MAJORITY(acks[slot].at[entry], JURY0) ->
+           staleBallot = bal[b]; staleIndex = target + 1
         :: else -> skip
         fi;
-        tmp = s + 1;
-        do
-        :: tmp < L ->
-           if :: REPORT(b, i, tmp) != 0 -> hole = 1 :: else -> skip fi;
-           tmp++
-        :: else -> break
-        od
-     :: else -> skip
-     fi;
-     i++
-  :: else -> break
-  od;
-  v = NONE;
-  if
-  :: wantChange && learned[a].at[s] == NONE && bestVal == NONE && !hole && known[a] == s ->
-     /* the newest change in the known prefix says which change is next */
-     tmp = NONE;
-     i = 0;
-     do
-     :: i < s ->
-        if :: learned[a].at[i] == CFG1 || learned[a].at[i] == CFG2 -> tmp = learned[a].at[i] :: else -> skip fi;
-        i++
+        slot++
      :: else -> break
      od;
-     if
-     :: tmp == NONE -> v = CFG1
-     :: tmp == CFG1 -> v = CFG2
-     :: else -> skip
-     fi
-  :: wantChange -> skip
-  :: else ->
-     if
-     :: learned[a].at[s] != NONE -> v = learned[a].at[s]
-     :: learned[a].at[s] == NONE && bestVal != NONE -> v = bestVal
-     :: learned[a].at[s] == NONE && bestVal == NONE && hole -> v = NOOP
-     :: else -> v = CMD(b)
-     fi
-  fi
+     entry++
+  :: else -> break
+  od
 }
+#endif
 
-/* Propose(b, wantChange): the proposer of ballot b fills its next index s, pipelined:
- * it does not wait for s - 1 to be chosen, only for s to be inside the window. It
- * needs promises from a majority of the jury of s: phase 1 is per ballot, but a new
- * jury's majority must have promised before b proposes under it. */
-inline propose(b, wantChange) {
-  n = PROPOSER(b);
-  s = NEXT_INDEX(b);
-  proposerJury(n, s, jury, ok);
-  if
-  :: ok -> q = promised[b] & jury; isMajority(q, jury, ok)
-  :: else -> skip
-  fi;
-  if
-  :: ok -> phase2Value(b, n, wantChange); ok = (v != NONE)
-  :: else -> skip
-  fi;
-  if
-  :: ok ->
-     checkQuorum(q, s);
-     checkJury(jury, s);
-     proposal[b].at[s] = v;
-     juryUsed[b].at[s] = jury;
-     nextIndex[b] = s + 1
-  :: else -> skip
-  fi
-}
-
-/* Accept(a, b, idx): acceptor a receives accept(b, idx, v). It accepts unless it has
- * promised a higher ballot. Acceptors do not check membership: counting only jury
- * members is the proposer's job, so the model lets non-members accept too.
- * When the acceptances of b at idx reach a majority of the jury b used there, the
- * value is chosen: the proposer (or anyone counting the 2b messages) learns it and
- * announces it; the announcement is the ghost `chosen`, which any node may learn. */
-#define CAN_ACCEPT(a, b, idx) \
-  (alive[a] && (b) < nballots && (juryUsed[b].at[idx] & BIT(a)) && \
-   ballotValue[b] >= maxBal[a] && accepted[a].at[idx] != (b) + 1)
-inline accept(a, b, idx) {
-  maxBal[a] = ballotValue[b];
-  accepted[a].at[idx] = (b) + 1;
-  acks[b].at[idx] = acks[b].at[idx] | BIT(a);
-  q = acks[b].at[idx] & juryUsed[b].at[idx];
-  isMajority(q, juryUsed[b].at[idx], ok);
-  if
-  :: ok -> decided(b, idx)
-  :: else -> skip
-  fi
-}
-
-/* Ballot b's value at idx has just been accepted by quorum q. */
-inline decided(b, idx) {
-  v = proposal[b].at[idx];
-  checkQuorum(q, idx);
-  checkJury(juryUsed[b].at[idx], idx);
-  agreement = (chosen[idx] == NONE || chosen[idx] == v);
-  assert(agreement);
-  chosen[idx] = v;
-  joinAdded(v);
+inline witnesses(b, idx) {
 #ifdef WITNESS_STALE
-  /* b's proposer is node 2, the change removing it is chosen at an index j below idx,
-   * and node 2 has not learned index j: deposed, unaware, and still driving decisions */
-  n = PROPOSER(b);
-  witness = !(n == 2 &&
-              ((chosen[0] == CFG1 && 0 < idx && known[2] <= 0) ||
-               (chosen[1] == CFG1 && 1 < idx && known[2] <= 1)));
+  witness = !(bal[b] == staleBallot && idx + 1 == staleIndex);
   assert(witness);
 #endif
 #ifdef WITNESS_ABA
   /* node 2's new incarnation helps decide, after the old one accepted values */
-  witness = !((q & BIT(3)) != 0 && (accepted[2].at[0] != 0 || accepted[2].at[1] != 0));
+  later = 0;
+  slot = 0;
+  do
+  :: slot < nballots -> later = later | acks[slot].at[0] | acks[slot].at[1]; slot++
+  :: else -> break
+  od;
+  witness = !((quorum & BIT(3)) && (later & BIT(2)));
   assert(witness);
 #endif
 #ifdef WITNESS_WINDOW
   /* both changes chosen less than ALPHA apart, and an index of the final jury decided */
-  witness = !(chosen[0] == CFG1 && chosen[1] == CFG2 && chosen[L - 1] != NONE);
+#if L >= 4
+  witness = !(chosen[0] == CFG1 && chosen[1] == CFG2 && chosen[3] != NONE);
+#else
+  witness = !(chosen[0] == CFG1 && chosen[1] == CFG2);
+#endif
+  assert(witness);
+#endif
+#ifdef WITNESS_RECOVERY
+  /* a command first proposed under another ballot is chosen under b */
+  witness = !(value >= CMD(0) && value != CMD(bal[b]));
   assert(witness);
 #endif
   skip
 }
 
-/* Learn(a): node a learns the next chosen entry of its log from a decision
- * announcement or from a teacher (§2.4: log or bulk teaching). In order, which is
- * enough: a proposer only uses the prefix it knows. */
-#ifdef BUG_ABA
-#define LEARNS(a) (current[a] != 0 || (a) == 2)
-#else
-#define LEARNS(a) (current[a] != 0)
+#ifdef WITNESS_DUEL
+/* two ballots of one round, both with promises from a majority of JURY0 */
+#define DUEL (nballots >= 2 && ROUND(bal[0]) == ROUND(bal[1]) && \
+              TRUE_MAJORITY(promised[0], JURY0) && TRUE_MAJORITY(promised[1], JURY0))
 #endif
-/* Only what a proposer knows (and, under BUG_ABA, what node 2 knows, since it leaves
- * when it learns it was removed) changes any later step, so only they learn. */
-#define CAN_LEARN(a) (alive[a] && LEARNS(a) && known[a] < L && chosen[known[a]] != NONE)
-inline learn(a) {
-  learned[a].at[known[a]] = chosen[known[a]];
-  advanceKnown(a)
+
+/* --------------------------------------------------------------- steps ---- */
+/*
+ * Each step is `d_step { ENABLED -> effect }`: the guard is a plain expression, so a
+ * step that is not enabled is not a transition at all. A step whose enabling needs a
+ * computation (a majority under a computed jury, the phase 2 value) computes it inside
+ * and leaves the state unchanged when it fails.
+ */
+
+/* retire(a): a ballot whose proposer a has promised a higher one never proposes again
+ * (LEADS is false for good: promises only rise), so its promises and next index can no
+ * longer matter. They are reset, and a promise sent to it later is not recorded
+ * (promise): states that differ only in those dead fields become one state. */
+inline retire(a) {
+#ifndef NO_RETIRE
+  slot = 0;
+  do
+  :: slot < nballots && bal[slot] < maxBal[a] ->
+     if
+     :: OWNER(slot) == (a) -> promised[slot] = 0; nextIndex[slot] = 0
+     :: else -> skip
+     fi;
+     slot++
+  :: else -> break
+  od
+#else
+  skip
+#endif
 }
 
-/* Leave(): node 2 has learned it was removed and the cell moves off it: the replica
- * is deleted. With incarnations, replica (2, 1) is simply gone for good (like a node
- * that failed forever, which Paxos tolerates). Under BUG_ABA its state is erased and
- * the same identity may come back. */
-#define KNOWS_REMOVED_2 (learned[2].at[0] == CFG1 || learned[2].at[1] == CFG1)
-#define CAN_LEAVE (alive[2] && KNOWS_REMOVED_2)
-inline leave() {
-  alive[2] = 0;
-  current[2] = 0;
-#ifdef BUG_ABA
-  wiped = 1;
-  maxBal[2] = 0;
-  tmp = 0;
+/* StartBallot(a, r): a client asks node a to run the cell (for example because its
+ * discovery answer, possibly stale, names a). Node a starts phase 1 with ballot (r, a),
+ * r above every round it has seen: above the round of its own promise, at most one
+ * above the highest round in use. It promises the ballot itself (src/paxos:
+ * startCampaign). Deposed nodes may do this too: nothing stops a node that does not
+ * know it was removed. A node drives only its newest ballot (LEADS). */
+#define TOP_ROUND (nballots == 0 -> 0 : ROUND(bal[nballots - 1]))
+#define CAN_START(a, r) \
+  (ALIVE(a) && nballots < MAXB && (r) > ROUND(maxBal[a]) && (r) <= TOP_ROUND + 1)
+inline startBallot(a, r) {
+  newBallot = (r) * 4 + (a);
+  position = nballots;
   do
-  :: tmp < L -> accepted[2].at[tmp] = 0; learned[2].at[tmp] = 0; tmp++
+  :: position > 0 && bal[position - 1] > newBallot -> moveSlotUp(position - 1); position--
   :: else -> break
   od;
-  known[2] = 0
+  bal[position] = newBallot;
+  promised[position] = BIT(a);
+  nextIndex[position] = 0;
+  entry = 0;
+  do
+  :: entry < L ->
+     proposal[position].at[entry] = NONE;
+     acks[position].at[entry] = 0;
+#ifdef STORES_JURY_USED
+     juryUsed[position].at[entry] = 0;
+#endif
+     entry++
+  :: else -> break
+  od;
+  nballots++;
+  maxBal[a] = newBallot;
+  retire(a)
+}
+
+/* Slot `from` moves up one place to make room for a lower ballot. */
+inline moveSlotUp(from) {
+  bal[from + 1] = bal[from];
+  promised[from + 1] = promised[from];
+  nextIndex[from + 1] = nextIndex[from];
+  entry = 0;
+  do
+  :: entry < L ->
+     proposal[from + 1].at[entry] = proposal[from].at[entry];
+     acks[from + 1].at[entry] = acks[from].at[entry];
+#ifdef STORES_JURY_USED
+     juryUsed[from + 1].at[entry] = juryUsed[from].at[entry];
+#endif
+     entry++
+  :: else -> break
+  od
+}
+
+/* Promise(a, b): acceptor a receives prepare(b). If b is above every ballot it has
+ * promised or accepted, it promises, durably (phase 1 covers ALL indexes: one promise
+ * per ballot), and its promise reports everything it has accepted (src/paxos:
+ * onPrepare). */
+#define CAN_PROMISE(a, b) ((b) < nballots && ALIVE(a) && bal[b] > maxBal[a])
+inline promise(a, b) {
+#ifndef NO_RETIRE
+  if
+  :: LEADS(b) -> promised[b] = promised[b] | BIT(a)
+  :: else -> skip   /* b's proposer moved on: nobody will ever count this (retire) */
+  fi;
+#else
+  promised[b] = promised[b] | BIT(a);
+#endif
+  maxBal[a] = bal[b];
+  retire(a)
+}
+
+/* Propose(b, k, wantChange): the proposer of ballot b, knowing the first k entries of
+ * the chosen log, fills its next index s with a phase 2a message (src/paxos:
+ * fillPipeline, proposeNext).
+ *
+ * What it knows. A node learns chosen entries in log order (from the leader's commit
+ * index or by teaching, §2.4), so it knows some prefix of the chosen log. Knowledge
+ * only restricts a proposer: its window (below), and, in the correct protocol, nothing
+ * else, because the jury of every index inside the window is fixed by entries inside
+ * the prefix it knows. So instead of storing each node's prefix, every Propose step
+ * takes any k up to the whole chosen prefix. This includes every run in which the
+ * proposer is stale: a deposed node unaware of its removal acts with a k below that
+ * change. (A real node's k only grows; letting it shrink again only adds runs.)
+ *
+ * Which index. Ballot b fills indexes in order: s is its next index, or the first index
+ * it does not know is chosen if that is further (it skips what it learned). Pipelining:
+ * it does not wait for s - 1 to be chosen, only for s to be inside the window
+ * s < k + ALPHA (src/paxos: nextIndex <= commitIndex + alpha).
+ *
+ * Which jury. The configuration the first k entries determine for s (membersAt). The
+ * proposer must be in it (src/paxos: "deposed from here on"; -DANY_PROPOSER drops this)
+ * and hold promises from a majority of it (havePromisesFrom: phase 1 is per ballot,
+ * but a new jury's majority must promise before b proposes under it).
+ *
+ * Which value: phase2Value. Then it accepts its own proposal, durably, before sending
+ * it (persist before send), and sends it to the jury of s. */
+#define NEXT_INDEX(b, k) (nextIndex[b] > (k) -> nextIndex[b] : (k))
+#ifdef BUG_STALE_QUORUM
+#define IN_WINDOW(b, k) 1
+#else
+#define IN_WINDOW(b, k) (NEXT_INDEX(b, k) < (k) + ALPHA)
+#endif
+#define CAN_PROPOSE(b, k, wantChange) \
+  ((b) < nballots && ALIVE(OWNER(b)) && LEADS(b) && (k) <= prefix && \
+   NEXT_INDEX(b, k) < L && IN_WINDOW(b, k) && (!(wantChange) || NEXT_INDEX(b, k) == (k)))
+
+/* The jury the proposer computes for s from the first k entries of the chosen log
+ * (membersAt). Under BUG_NO_ALPHA it uses the changes it knows of and ignores the ones
+ * in flight; under BUG_STALE_QUORUM, when its log does not determine the jury, it takes
+ * the client's discovery answer instead: JURY0, looked up before every change. */
+inline proposerConfig(k, idx, result, isKnown) {
+  configFrom(k, idx, result, isKnown);
+#ifdef BUG_NO_ALPHA
+  isKnown = 1;
+#endif
+#ifdef BUG_STALE_QUORUM
+  if
+  :: !isKnown -> result = 0; isKnown = 1
+  :: else -> skip
+  fi
 #endif
 }
 
-/* Rejoin() (BUG_ABA only): the change adding node 2 back is chosen; the control plane
- * recreates the replica under the old identity. */
-#define CAN_REJOIN \
-  (wiped && (chosen[0] == CFG2 || chosen[1] == CFG2 || chosen[2] == CFG2))
-inline rejoin() {
-  wiped = 0;
-  alive[2] = 1
+/* Phase 2a value for index s (`target`) of ballot b, from the reports of every promise
+ * b received (src/paxos: mergeRecovered):
+ *  - the value accepted at s in the highest ballot below b that any promiser reports;
+ *  - else, if a promiser reports an entry at a later index, s is a hole: NOOP;
+ *  - else s is free: the client's command CMD(b), or (wantChange) the next
+ *    configuration change of the script. Only one change is in flight: the proposer
+ *    must know every index before s chosen (k == s, see CAN_PROPOSE), so the previous
+ *    change is decided. That still lets a change at s follow one at s - 1: two changes
+ *    in one alpha window. (src/paxos is stricter: configChangePending waits until the
+ *    previous change is in effect.)
+ * value = NONE when wantChange does not apply (the step then does nothing).
+ * The highest reported ballot below b at s is the highest slot below b whose acks at s
+ * hold a promiser of b (see acks). */
+inline phase2Value(b, wantChange) {
+  value = NONE;
+  hole = 0;
+  slot = b;
+  do
+  :: slot > 0 && value == NONE ->
+     slot--;
+     if
+     :: (acks[slot].at[target] & promised[b]) -> value = proposal[slot].at[target]
+     :: else -> skip
+     fi;
+     later = target + 1;
+     do
+     :: later < L -> if :: (acks[slot].at[later] & promised[b]) -> hole = 1 :: else -> skip fi; later++
+     :: else -> break
+     od
+  :: else -> break
+  od;
+  if
+  :: value != NONE && wantChange -> value = NONE
+  :: value == NONE && hole && !wantChange -> value = NOOP
+  :: value == NONE && !hole && !wantChange -> value = CMD(bal[b])
+  :: value == NONE && !hole && wantChange ->
+     /* the newest change in the known prefix 0 .. s-1 says which change is next */
+     later = NONE;
+     entry = 0;
+     do
+     :: entry < target ->
+        if :: chosen[entry] == CFG1 || chosen[entry] == CFG2 -> later = chosen[entry] :: else -> skip fi;
+        entry++
+     :: else -> break
+     od;
+     if
+     :: later == NONE -> value = CFG1
+     :: later == CFG1 -> value = CFG2
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi
+}
+
+inline propose(b, k, wantChange) {
+  target = NEXT_INDEX(b, k);
+  proposerConfig(k, target, config, canGo);
+#ifndef ANY_PROPOSER
+  canGo = canGo && (REACHED(JURY(config)) & BIT(OWNER(b)));
+#endif
+  if
+  :: canGo -> quorum = promised[b] & REACHED(JURY(config)); canGo = MAJORITY(quorum, JURY(config))
+  :: else -> skip
+  fi;
+  if
+  :: canGo -> phase2Value(b, wantChange); canGo = (value != NONE)
+  :: else -> skip
+  fi;
+  if
+  :: canGo ->
+     checkQuorum(quorum, target);
+     checkJury(config, target);
+     proposal[b].at[target] = value;
+#ifdef STORES_JURY_USED
+     juryUsed[b].at[target] = config;
+#endif
+     nextIndex[b] = target + 1;
+#ifdef WITNESS_STALE
+     noteStaleProposal(b, k);
+#endif
+     if
+     :: (REACHED(JURY(config)) & BIT(OWNER(b))) -> accept(OWNER(b), b, target)
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi
+}
+
+/* Accept(a, b, s): acceptor a receives accept(b, s, v), sent to the jury of s. It
+ * accepts, durably, unless it has promised a higher ballot; acceptors do not check
+ * membership (src/paxos: onAccept). When the acceptances of b at s reach a majority
+ * of that jury, the value is chosen: the proposer (or anyone counting the 2b messages)
+ * learns it, and any node may learn it from then on. */
+#define CAN_ACCEPT(a, b, idx) \
+  ((b) < nballots && ALIVE(a) && proposal[b].at[idx] != NONE && \
+   (REACHED(JURY(JURY_USED(b, idx))) & BIT(a)) && \
+   bal[b] >= maxBal[a] && !(acks[b].at[idx] & BIT(a)))
+inline accept(a, b, idx) {
+  maxBal[a] = bal[b];
+  retire(a);
+  acks[b].at[idx] = acks[b].at[idx] | BIT(a);
+  config = JURY_USED(b, idx);
+  quorum = acks[b].at[idx] & REACHED(JURY(config));
+  if
+  :: MAJORITY(quorum, JURY(config)) -> decided(b, idx)
+  :: else -> skip
+  fi
+}
+
+/* Ballot b's value at idx has just been accepted by `quorum`, a majority of `config`. */
+inline decided(b, idx) {
+  value = proposal[b].at[idx];
+  checkQuorum(quorum, idx);
+  checkJury(config, idx);
+  agreement = (chosen[idx] == NONE || chosen[idx] == value);
+  assert(agreement);
+  chosen[idx] = value;
+  do
+  :: prefix < L && chosen[prefix] != NONE -> prefix++
+  :: else -> break
+  od;
+  if
+  :: value == CFG2 -> added = 1   /* the control plane creates n2#2, empty; it is taught */
+  :: else -> skip
+  fi;
+  witnesses(b, idx)
 }
 
 /* ---------------------------------------------------- next-state relation -- */
-/* The enumerations below spell out MAXB = 3 ballots and L = 4 indexes. */
+/* The loop below has one branch per step and per actor, ballot slot, index and known
+ * prefix, spelled out for up to MAXB = 3 ballots, L = 5 indexes, MAXROUND = 3 rounds. */
 
 #if L >= 4
-#define ACCEPT_FOURTH(a, b) :: d_step { CAN_ACCEPT(a, b, 3) -> accept(a, b, 3); skip }
+#define AT_INDEX_3(M, x, y) M(x, y, 3)
 #else
-#define ACCEPT_FOURTH(a, b)
+#define AT_INDEX_3(M, x, y)
+#endif
+#if L >= 5
+#define AT_INDEX_4(M, x, y) M(x, y, 4)
+#else
+#define AT_INDEX_4(M, x, y)
+#endif
+#define EACH_INDEX(M, x, y) M(x, y, 0) M(x, y, 1) M(x, y, 2) AT_INDEX_3(M, x, y) AT_INDEX_4(M, x, y)
+
+#if MAXB >= 2
+#define AT_SLOT_1(M, x) M(x, 1)
+#else
+#define AT_SLOT_1(M, x)
 #endif
 #if MAXB >= 3
-#define PROMISE_THIRD(a) :: d_step { CAN_PROMISE(a, 2) -> maybePromise(a, 2); skip }
-#define ACCEPT_THIRD(a) ACCEPT_BALLOT(a, 2)
-#define PROPOSER_THIRD PROPOSER_STEPS(2)
+#define AT_SLOT_2(M, x) M(x, 2)
 #else
-#define PROMISE_THIRD(a)
-#define ACCEPT_THIRD(a)
-#define PROPOSER_THIRD
+#define AT_SLOT_2(M, x)
 #endif
-#if MAXB >= 2
-#define PROMISE_SECOND(a) :: d_step { CAN_PROMISE(a, 1) -> maybePromise(a, 1); skip }
-#define ACCEPT_SECOND(a) ACCEPT_BALLOT(a, 1)
-#define PROPOSER_SECOND PROPOSER_STEPS(1)
+#define EACH_SLOT(M, x) M(x, 0) AT_SLOT_1(M, x) AT_SLOT_2(M, x)
+
+#if MAXROUND >= 2
+#define START_2(a) :: d_step { CAN_START(a, 2) -> startBallot(a, 2); skip }
 #else
-#define PROMISE_SECOND(a)
-#define ACCEPT_SECOND(a)
-#define PROPOSER_SECOND
+#define START_2(a)
 #endif
-#define PROMISE_ALL(a) \
-  :: d_step { CAN_PROMISE(a, 0) -> maybePromise(a, 0); skip } \
-  PROMISE_SECOND(a) \
-  PROMISE_THIRD(a)
-#define ACCEPT_BALLOT(a, b) \
-  :: d_step { CAN_ACCEPT(a, b, 0) -> accept(a, b, 0); skip } \
-  :: d_step { CAN_ACCEPT(a, b, 1) -> accept(a, b, 1); skip } \
-  :: d_step { CAN_ACCEPT(a, b, 2) -> accept(a, b, 2); skip } \
-  ACCEPT_FOURTH(a, b)
+#if MAXROUND >= 3
+#define START_3(a) :: d_step { CAN_START(a, 3) -> startBallot(a, 3); skip }
+#else
+#define START_3(a)
+#endif
+
+#define ACCEPT_STEP(a, b, idx) :: d_step { CAN_ACCEPT(a, b, idx) -> accept(a, b, idx); skip }
+#define PROPOSE_STEP(b, want, k) :: d_step { CAN_PROPOSE(b, k, want) -> propose(b, k, want); skip }
+#define ACCEPTOR_STEPS(a, b) \
+  :: d_step { CAN_PROMISE(a, b) -> promise(a, b); skip } \
+  EACH_INDEX(ACCEPT_STEP, a, b)
 #define ACTOR(a) \
-  :: d_step { CAN_START(a) -> startBallot(a); skip } \
-  :: d_step { CAN_LEARN(a) -> learn(a); skip } \
-  PROMISE_ALL(a) \
-  ACCEPT_BALLOT(a, 0) \
-  ACCEPT_SECOND(a) \
-  ACCEPT_THIRD(a)
-#define PROPOSER_STEPS(b) \
-  :: d_step { CAN_PROPOSE(b) -> propose(b, 0); skip } \
-  :: d_step { CAN_PROPOSE(b) -> propose(b, 1); skip }
+  :: d_step { CAN_START(a, 1) -> startBallot(a, 1); skip } \
+  START_2(a) \
+  START_3(a) \
+  EACH_SLOT(ACCEPTOR_STEPS, a)
+#define PROPOSER_STEPS(unused, b) EACH_INDEX(PROPOSE_STEP, b, 0) EACH_INDEX(PROPOSE_STEP, b, 1)
 
 active proctype Cell() {
-  d_step {
-    alive[0] = 1; alive[1] = 1; alive[2] = 1;
-#ifdef STEADY
-    /* Steady state: node 1 is the distinguished proposer of ballot (1, node 1), and
-     * the whole initial jury has promised it with nothing accepted yet. */
-    ballotValue[0] = 1 * 8 + 1; owner[0] = 1; current[1] = 1; nballots = 1;
-    maxBal[0] = ballotValue[0]; maxBal[1] = ballotValue[0]; maxBal[2] = ballotValue[0];
-    promised[0] = JURY0
-#endif
-  };
 end:
   do
   ACTOR(0)
   ACTOR(1)
   ACTOR(2)
   ACTOR(3)
-  PROPOSER_STEPS(0)
-  PROPOSER_SECOND
-  PROPOSER_THIRD
-#ifdef BUG_ABA
-  /* Without BUG_ABA, leaving is the same as actor 2 never acting again, which every
-   * run already includes, so the step is only needed for the bug. */
-  :: d_step { CAN_LEAVE -> leave(); skip }
-  :: d_step { CAN_REJOIN -> rejoin(); skip }
+  EACH_SLOT(PROPOSER_STEPS, 0)
+#ifdef WITNESS_DUEL
+  :: d_step { DUEL -> witness = 0; assert(witness) }
 #endif
   od
 }

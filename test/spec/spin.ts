@@ -1,0 +1,286 @@
+// Runs SPIN on spec/cell.pml: generates the verifier for one set of bounds and variant,
+// compiles it, runs it under a memory limit, and parses pan's report. Shared by the
+// model-checking test (npm test) and the long runs of `npm run spec`.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const modelPath = fileURLToPath(new URL('../../spec/cell.pml', import.meta.url));
+const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+const outputBytesMax = 64 * 1024 * 1024;
+
+/** One set of bounds (spec/README.md explains each). */
+export interface Bound {
+  readonly name: BoundName;
+  readonly what: string;
+  /** Log length L: indexes 0 .. L-1. */
+  readonly log: number;
+  /** Promela defines: L (log length), MAXB (ballots), MAXROUND (rounds), and options. */
+  readonly defines: readonly string[];
+  /**
+   * How pan stores visited states. Both are exhaustive: `hash` keeps whole state
+   * vectors in a hash table of 2^hashPower slots; `ma` (-DMA) keeps them in a minimized
+   * automaton, fifty times smaller here and about twice as slow.
+   */
+  readonly storage: 'hash' | 'ma';
+  readonly hashPower: number;
+  /** pan stops (and the check fails) rather than use more (-DMEMLIM). */
+  readonly memoryLimitMb: number;
+}
+
+export type BoundName = 'quick' | 'log4' | 'full' | 'three-ballots' | 'any-proposer';
+
+export const boundNames: readonly BoundName[] = ['quick', 'log4', 'full', 'three-ballots', 'any-proposer'];
+
+export const bounds: Readonly<Record<BoundName, Bound>> = {
+  quick: {
+    name: 'quick',
+    what: 'log 4, 2 ballots of round 1, no leader at the start (npm test)',
+    log: 4,
+    defines: ['-DL=4', '-DMAXB=2', '-DMAXROUND=1'],
+    storage: 'hash',
+    hashPower: 23,
+    memoryLimitMb: 1024,
+  },
+  log4: {
+    name: 'log4',
+    what: 'log 4, 2 ballots of rounds 1-2 (every order of two ballots), no leader at the start',
+    log: 4,
+    defines: ['-DL=4', '-DMAXB=2', '-DMAXROUND=2'],
+    storage: 'ma',
+    hashPower: 20,
+    memoryLimitMb: 2048,
+  },
+  full: {
+    name: 'full',
+    what: 'log 5, 2 ballots of rounds 1-2 (every order of two ballots), no leader at the start',
+    log: 5,
+    defines: ['-DL=5', '-DMAXB=2', '-DMAXROUND=2'],
+    storage: 'ma',
+    hashPower: 20,
+    memoryLimitMb: 2048,
+  },
+  'three-ballots': {
+    name: 'three-ballots',
+    what: 'log 3, 3 ballots of rounds 1-2, no leader at the start',
+    log: 3,
+    defines: ['-DL=3', '-DMAXB=3', '-DMAXROUND=2'],
+    storage: 'ma',
+    hashPower: 20,
+    memoryLimitMb: 2048,
+  },
+  'any-proposer': {
+    name: 'any-proposer',
+    what: 'as log4, and a proposer may propose at indexes whose jury it is not in',
+    log: 4,
+    defines: ['-DL=4', '-DMAXB=2', '-DMAXROUND=2', '-DANY_PROPOSER'],
+    storage: 'ma',
+    hashPower: 20,
+    memoryLimitMb: 2048,
+  },
+};
+
+/** What a variant searches for: nothing (the protocol), a bug's violation, a witness. */
+export interface Variant {
+  readonly name: string;
+  readonly what: string;
+  readonly defines: readonly string[];
+  /** Search for a counterexample only: -DT_REVERSE finds these runs within seconds. */
+  readonly seeksViolation: boolean;
+  /** The smallest log length at which the scenario exists. */
+  readonly logMin?: number;
+}
+
+export const protocol: Variant = {
+  name: 'protocol',
+  what: 'agreement, one jury per index, no quorum of deposed nodes (§2.4, §4.3)',
+  defines: [],
+  seeksViolation: false,
+};
+
+export const bugs: readonly Variant[] = [
+  {
+    name: 'BUG_NO_ALPHA',
+    what: 'a change takes effect at the next index while pipelining',
+    defines: ['-DBUG_NO_ALPHA'],
+    seeksViolation: true,
+  },
+  {
+    name: 'BUG_STALE_QUORUM',
+    what: "a proposer trusts a client's stale jury",
+    defines: ['-DBUG_STALE_QUORUM'],
+    seeksViolation: true,
+  },
+  {
+    name: 'BUG_ABA',
+    what: 'a node added back without a new incarnation',
+    defines: ['-DBUG_ABA'],
+    seeksViolation: true,
+  },
+];
+
+/** Bugs that split the brain outright: two values chosen at one index. */
+export const splitBrainBugs: readonly Variant[] = bugs
+  .filter((bug) => bug.name !== 'BUG_NO_ALPHA')
+  .map((bug) => ({
+    ...bug,
+    name: `${bug.name}+AGREEMENT_ONLY`,
+    defines: [...bug.defines, '-DAGREEMENT_ONLY'],
+  }));
+
+export const witnesses: readonly Variant[] = [
+  {
+    name: 'WITNESS_WINDOW',
+    what: 'two changes chosen within one alpha window, then an index of the final jury decided',
+    defines: ['-DWITNESS_WINDOW'],
+    seeksViolation: true,
+  },
+  {
+    name: 'WITNESS_STALE',
+    what: 'a node removed by another leader, unaware of it, drives a decision',
+    defines: ['-DWITNESS_STALE'],
+    seeksViolation: true,
+  },
+  {
+    name: 'WITNESS_ABA',
+    what: "node 2's second incarnation is in a deciding quorum after its first accepted values",
+    defines: ['-DWITNESS_ABA'],
+    seeksViolation: true,
+    // The final jury governs index 3 at the earliest (CFG2 at index 1, ALPHA = 2).
+    logMin: 4,
+  },
+  {
+    name: 'WITNESS_RECOVERY',
+    what: 'a command is chosen under a later ballot that found it in phase 1',
+    defines: ['-DWITNESS_RECOVERY'],
+    seeksViolation: true,
+  },
+  {
+    name: 'WITNESS_DUEL',
+    what: 'two ballots of one round both hold a majority of promises (election contention)',
+    defines: ['-DWITNESS_DUEL'],
+    seeksViolation: true,
+  },
+];
+
+/** pan's report, as parsed. */
+export interface PanReport {
+  readonly errors: number;
+  readonly violated: string | undefined;
+  readonly stateVectorBytes: number;
+  readonly depthReached: number;
+  readonly statesStored: number;
+  readonly transitions: number;
+  readonly memoryMb: number;
+  readonly seconds: number;
+  /** False if pan stopped early: depth limit, memory limit, or a violation. */
+  readonly complete: boolean;
+  /** The shell commands that produced this report, from the repository root. */
+  readonly commands: readonly string[];
+  readonly output: string;
+}
+
+function numberAfter(pattern: RegExp, output: string): number {
+  const match = pattern.exec(output);
+  if (match?.[1] === undefined) throw new Error(`pan output not understood (${pattern}):\n${output}`);
+  return Number(match[1]);
+}
+
+export function parsePan(output: string, commands: readonly string[]): PanReport {
+  const errors = numberAfter(/errors: (\d+)/, output);
+  const stopped =
+    output.includes('Search not completed') ||
+    output.includes('max search depth too small') ||
+    output.includes('reached -DMEMLIM bound') ||
+    errors > 0;
+  return {
+    errors,
+    violated: /assertion violated (\S+)/.exec(output)?.[1],
+    stateVectorBytes: numberAfter(/State-vector (\d+) byte/, output),
+    depthReached: numberAfter(/depth reached (\d+)/, output),
+    statesStored: numberAfter(/([\d.e+]+) states, stored/, output),
+    transitions: numberAfter(/([\d.e+]+) transitions \(= stored\+matched\)/, output),
+    memoryMb: numberAfter(/([\d.]+)\s+total actual memory usage/, output),
+    seconds: numberAfter(/pan: elapsed time ([\d.e+]+) seconds/, output),
+    complete: !stopped,
+    commands,
+    output,
+  };
+}
+
+export interface CheckOptions {
+  readonly bound: Bound;
+  readonly variant: Variant;
+  /** Where to generate and build the verifier (one folder per run). */
+  readonly workDir: string;
+  readonly timeoutMs: number;
+  /** Lower nice priority for long runs on a shared machine. */
+  readonly nice: boolean;
+}
+
+/**
+ * Generates, compiles and runs the verifier for `variant` at `bound`. A variant that
+ * seeks a violation is compiled without optimization (its search takes seconds; the
+ * compile would dominate) and searched with -DT_REVERSE.
+ */
+export async function check(options: CheckOptions): Promise<PanReport> {
+  const { bound, variant } = options;
+  const dir = join(options.workDir, `${bound.name}-${variant.name}`);
+  mkdirSync(dir, { recursive: true });
+  const spinArgs = ['-a', ...bound.defines, ...variant.defines, modelPath];
+  await run('spin', spinArgs, { cwd: dir });
+  // A search for a counterexample stops at the first one: fast storage, no optimizer.
+  const storage = variant.seeksViolation ? 'hash' : bound.storage;
+  const ccArgs = [
+    variant.seeksViolation ? '-O0' : '-O2',
+    // Safety properties only (assertions, invalid end states): no cycle detection.
+    '-DSAFETY',
+    `-DMEMLIM=${bound.memoryLimitMb}`,
+    ...(storage === 'ma' ? [`-DMA=${await vectorBytes(dir)}`] : []),
+    ...(variant.seeksViolation ? ['-DT_REVERSE'] : []),
+    '-o',
+    'pan',
+    'pan.c',
+  ];
+  await run('gcc', ccArgs, { cwd: dir });
+  // -m: no depth limit short of the model's (a cut search is reported as incomplete).
+  const hashPower = storage === 'ma' ? 20 : variant.seeksViolation ? 24 : bound.hashPower;
+  const panArgs = ['-m100000', `-w${hashPower}`];
+  const panCommand = options.nice ? ['nice', './pan', ...panArgs] : ['./pan', ...panArgs];
+  let output: string;
+  try {
+    const [file = './pan', ...args] = panCommand;
+    const result = await run(file, args, { cwd: dir, maxBuffer: outputBytesMax, timeout: options.timeoutMs });
+    output = result.stdout + result.stderr;
+  } catch (error) {
+    // pan exits non-zero when it stops on a violation; its report is still complete.
+    const failed = error as { stdout?: string; stderr?: string };
+    output = (failed.stdout ?? '') + (failed.stderr ?? '');
+  }
+  const model = relative(repositoryRoot, modelPath);
+  const commands = [
+    `spin -a ${[...bound.defines, ...variant.defines].join(' ')} ${model}`,
+    `gcc ${ccArgs.join(' ')}`,
+    panCommand.join(' '),
+  ];
+  return parsePan(output, commands);
+}
+
+/** The state vector size of the generated verifier (pan -DMA needs it exactly). */
+async function vectorBytes(dir: string): Promise<number> {
+  // A search cut at depth 1 still prints the vector size in its report.
+  await run('gcc', ['-O0', '-DSAFETY', '-o', 'pan-size', 'pan.c'], { cwd: dir });
+  let output: string;
+  try {
+    const result = await run('./pan-size', ['-m1', '-w10'], { cwd: dir, maxBuffer: outputBytesMax });
+    output = result.stdout;
+  } catch (error) {
+    output = (error as { stdout?: string }).stdout ?? '';
+  }
+  const match = /State-vector (\d+) byte/.exec(output);
+  if (match?.[1] === undefined) throw new Error(`no state vector size in pan output:\n${output}`);
+  return Number(match[1]);
+}
