@@ -435,8 +435,9 @@ inline promise(a, b) {
   retire(a)
 }
 
-/* Propose(b, k, wantChange): the proposer of ballot b, knowing the first k entries of
- * the chosen log, fills its next index s with a phase 2a message (src/paxos:
+/* Propose(b, k, wantChange, unheard): the proposer of ballot b, knowing the first k
+ * entries of the chosen log and holding every promise sent for b except those of the
+ * actors in `unheard`, fills its next index s with a phase 2a message (src/paxos:
  * fillPipeline, proposeNext).
  *
  * What it knows. A node learns chosen entries in log order (from the leader's commit
@@ -453,6 +454,11 @@ inline promise(a, b) {
  * it does not wait for s - 1 to be chosen, only for s to be inside the window
  * s < k + ALPHA (src/paxos: nextIndex <= commitIndex + alpha).
  *
+ * Which promises. Those it has received: a promise sent is not necessarily in yet, so
+ * each step may leave out the promises of any set of other actors (`unheard`, at most
+ * two: more would leave no majority of any jury). src/paxos uses the promises in hand
+ * when it becomes leader and merges late ones for later indexes.
+ *
  * Which jury. The configuration the first k entries determine for s (membersAt). The
  * proposer must be in it (src/paxos: "deposed from here on"; -DANY_PROPOSER drops this)
  * and hold promises from a majority of it (havePromisesFrom: phase 1 is per ballot,
@@ -466,8 +472,9 @@ inline promise(a, b) {
 #else
 #define IN_WINDOW(b, k) (NEXT_INDEX(b, k) < (k) + ALPHA)
 #endif
-#define CAN_PROPOSE(b, k, wantChange) \
-  ((b) < nballots && ALIVE(OWNER(b)) && LEADS(b) && (k) <= prefix && \
+#define CAN_PROPOSE(b, k, wantChange, unheard) \
+  (((unheard) & ~promised[b]) == 0 && !((unheard) & BIT(OWNER(b))) && \
+   (b) < nballots && ALIVE(OWNER(b)) && LEADS(b) && (k) <= prefix && \
    NEXT_INDEX(b, k) < L && IN_WINDOW(b, k) && (!(wantChange) || NEXT_INDEX(b, k) == (k)))
 
 /* The jury the proposer computes for s from the first k entries of the chosen log
@@ -487,8 +494,8 @@ inline proposerConfig(k, idx, result, isKnown) {
 #endif
 }
 
-/* Phase 2a value for index s (`target`) of ballot b, from the reports of every promise
- * b received (src/paxos: mergeRecovered):
+/* Phase 2a value for index s (`target`) of ballot b, from the reports of the promises
+ * of the actors in `heard` (src/paxos: mergeRecovered):
  *  - the value accepted at s in the highest ballot below b that any promiser reports;
  *  - else, if a promiser reports an entry at a later index, s is a hole: NOOP;
  *  - else s is free: the client's command CMD(b), or (wantChange) the next
@@ -499,8 +506,8 @@ inline proposerConfig(k, idx, result, isKnown) {
  *    previous change is in effect.)
  * value = NONE when wantChange does not apply (the step then does nothing).
  * The highest reported ballot below b at s is the highest slot below b whose acks at s
- * hold a promiser of b (see acks). */
-inline phase2Value(b, wantChange) {
+ * hold an actor of `heard` (see acks). */
+inline phase2Value(b, wantChange, heard) {
   value = NONE;
   hole = 0;
   slot = b;
@@ -508,12 +515,12 @@ inline phase2Value(b, wantChange) {
   :: slot > 0 && value == NONE ->
      slot--;
      if
-     :: (acks[slot].at[target] & promised[b]) -> value = proposal[slot].at[target]
+     :: (acks[slot].at[target] & (heard)) -> value = proposal[slot].at[target]
      :: else -> skip
      fi;
      later = target + 1;
      do
-     :: later < L -> if :: (acks[slot].at[later] & promised[b]) -> hole = 1 :: else -> skip fi; later++
+     :: later < L -> if :: (acks[slot].at[later] & (heard)) -> hole = 1 :: else -> skip fi; later++
      :: else -> break
      od
   :: else -> break
@@ -541,18 +548,18 @@ inline phase2Value(b, wantChange) {
   fi
 }
 
-inline propose(b, k, wantChange) {
+inline propose(b, k, wantChange, unheard) {
   target = NEXT_INDEX(b, k);
   proposerConfig(k, target, config, canGo);
 #ifndef ANY_PROPOSER
   canGo = canGo && (REACHED(JURY(config)) & BIT(OWNER(b)));
 #endif
   if
-  :: canGo -> quorum = promised[b] & REACHED(JURY(config)); canGo = MAJORITY(quorum, JURY(config))
+  :: canGo -> quorum = promised[b] & ~(unheard) & REACHED(JURY(config)); canGo = MAJORITY(quorum, JURY(config))
   :: else -> skip
   fi;
   if
-  :: canGo -> phase2Value(b, wantChange); canGo = (value != NONE)
+  :: canGo -> phase2Value(b, wantChange, promised[b] & ~(unheard)); canGo = (value != NONE)
   :: else -> skip
   fi;
   if
@@ -616,8 +623,9 @@ inline decided(b, idx) {
 }
 
 /* ---------------------------------------------------- next-state relation -- */
-/* The loop below has one branch per step and per actor, ballot slot, index and known
- * prefix, spelled out for up to MAXB = 3 ballots, L = 5 indexes, MAXROUND = 3 rounds. */
+/* The loop below has one branch per step and per actor, ballot slot, index, known
+ * prefix and set of unheard promises, spelled out for up to MAXB = 3 ballots, L = 5
+ * indexes and MAXROUND = 3 rounds. */
 
 #if L >= 4
 #define AT_INDEX_3(M, x, y) M(x, y, 3)
@@ -655,7 +663,16 @@ inline decided(b, idx) {
 #endif
 
 #define ACCEPT_STEP(a, b, idx) :: d_step { CAN_ACCEPT(a, b, idx) -> accept(a, b, idx); skip }
-#define PROPOSE_STEP(b, want, k) :: d_step { CAN_PROPOSE(b, k, want) -> propose(b, k, want); skip }
+#define PROPOSE_HEARING(b, want, k, unheard) \
+  :: d_step { CAN_PROPOSE(b, k, want, unheard) -> propose(b, k, want, unheard); skip }
+/* every set of at most two actors whose promises the proposer has not received */
+#define PROPOSE_STEP(b, want, k) \
+  PROPOSE_HEARING(b, want, k, 0) \
+  PROPOSE_HEARING(b, want, k, 1) PROPOSE_HEARING(b, want, k, 2) \
+  PROPOSE_HEARING(b, want, k, 4) PROPOSE_HEARING(b, want, k, 8) \
+  PROPOSE_HEARING(b, want, k, 3) PROPOSE_HEARING(b, want, k, 5) \
+  PROPOSE_HEARING(b, want, k, 6) PROPOSE_HEARING(b, want, k, 9) \
+  PROPOSE_HEARING(b, want, k, 10) PROPOSE_HEARING(b, want, k, 12)
 #define ACCEPTOR_STEPS(a, b) \
   :: d_step { CAN_PROMISE(a, b) -> promise(a, b); skip } \
   EACH_INDEX(ACCEPT_STEP, a, b)
