@@ -133,6 +133,9 @@ async function createMany(
   return performance.now() - started;
 }
 
+/** Sequential commits before the latency figure is measured (not counted). */
+const warmupOperations = 500;
+
 /** Writes until committed through `via`, following not-leader hints; returns the leader. */
 async function warm(colony: ProcessColony, cellId: CellId): Promise<NodeId> {
   let via = colony.ids[0] as NodeId;
@@ -155,6 +158,9 @@ async function latency(colony: ProcessColony, operations: number): Promise<void>
   await createMany(colony, [cellId], 1);
   const leader = await warm(colony, cellId);
   const other = colony.ids.find((id) => id !== leader) as NodeId;
+  // Warm up (JIT, connections, and the LMDB files' first growth, whose flushes are slower).
+  for (let index = 0; index < warmupOperations; index += 1)
+    await colony.client.submit(leader, cellId, put('warm', index));
   for (const [label, via] of [
     ['to the leader', leader],
     ['to another member (one forwarding hop)', other],
