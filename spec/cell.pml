@@ -94,9 +94,9 @@
  * the sharpest case of §4.3. JURY0 and JURY2 have disjoint majorities ({1,2}, {0,2'}),
  * so any confusion between them can split the brain.
  *
- * Juries are bitmasks of actors. A proposer counts votes by member id: NAME(a) is the
- * id actor a answers under. With incarnations every actor has its own id; under
- * BUG_ABA actor 3 answers as "n2", so either replica of node 2 votes as node 2.
+ * Juries are bitmasks of actors. A proposer addresses and counts votes by member id.
+ * With incarnations every actor has its own id; under BUG_ABA actor 3 answers as "n2"
+ * (ID_OF_3), so either replica of node 2 receives node 2's messages and votes as it.
  */
 #define ACTORS 4
 #define BIT(a) (1 << (a))
@@ -148,6 +148,11 @@ typedef Slots { byte at[L] }
 byte nballots;
 byte bal[MAXB];
 
+/* ------------------------------------------------------ acceptor state ---- */
+/* maxBal[a]: the highest ballot actor a promised or accepted; 0 = none. Its durable
+ * promise (src/paxos: `promised`, persisted before any reply). */
+byte maxBal[ACTORS];
+
 /* ------------------------------------------------------ the message bag ---- */
 /* Phase 1a "prepare(b)" is implied by ballot b existing: any acceptor may receive it.
  * (src/paxos sends it to the jury of each index in the proposer's window; a promise
@@ -158,7 +163,7 @@ byte promised[MAXB];
 Slots proposal[MAXB];
 /* Phase 2b "accepted(b, s)" from actor a: bit a of acks[b].at[s].
  *
- * These bits are also the acceptors' durable state: actor a holds at index s the value
+ * These bits are also the acceptors' accepted entries: actor a holds at index s the value
  * of the highest slot whose acks at s have bit a (an acceptor only accepts ballots at
  * or above its promise, so what it holds at one index only goes up).
  *
@@ -183,8 +188,6 @@ Slots juryUsed[MAXB];
 /* ---------------------------------------------------------- caches ---------- */
 /* Functions of the state above, kept so that step guards are plain expressions. Each
  * is determined by the rest, so they add no states, only bytes to the state vector. */
-byte maxBal[ACTORS];      /* the highest ballot actor a promised or accepted; 0 = none.
-                             Its durable promise (src/paxos: `promised`). */
 byte nextIndex[MAXB];     /* 1 + the highest index ballot b proposed at; 0 = none */
 byte prefix;              /* indexes 0 .. prefix-1 are all chosen */
 bit added;                /* CFG2 is chosen, so actor 3 (n2#2) exists */
@@ -302,7 +305,7 @@ inline witnesses(b, idx) {
   assert(witness);
 #endif
 #ifdef WITNESS_ABA
-  /* node 2's new incarnation helps decide, after the old one accepted values */
+  /* node 2's new incarnation helps decide, after the old one accepted at index 0 or 1 */
   later = 0;
   slot = 0;
   do
