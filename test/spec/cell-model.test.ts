@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PanReport, Variant } from './spin.ts';
-import { bounds, bugs, check, protocol, splitBrainBugs, witnesses } from './spin.ts';
+import { agreementDespiteBug, bounds, bugs, check, protocol, splitBrainBugs, witnesses } from './spin.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'physalia-spec-'));
 const bound = bounds.quick;
@@ -60,6 +60,17 @@ describe('cell protocol model (spec/cell.pml, SPIN)', () => {
     async (_name, _what, bug) => {
       const report = await checkQuick(bug);
       expect(report.violated).toBe('agreement');
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    `keeps agreement under BUG_NO_ALPHA in an exhaustive search (${agreementDespiteBug.what})`,
+    async () => {
+      const report = await checkQuick(agreementDespiteBug);
+      expect(report.errors).toBe(0);
+      expect(report.complete).toBe(true);
+      expect(report.statesStored).toBeGreaterThan(500_000);
     },
     testTimeoutMs,
   );

@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bound, BoundName, PanReport, Variant } from './spin.ts';
-import { boundNames, bounds, bugs, check, protocol, splitBrainBugs, witnesses } from './spin.ts';
+import {
+  agreementDespiteBug,
+  boundNames,
+  bounds,
+  bugs,
+  check,
+  protocol,
+  splitBrainBugs,
+  witnesses,
+} from './spin.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -24,7 +33,7 @@ function isBoundName(name: string): name is BoundName {
 
 /** The verdict for one run: what was expected, and whether pan said so. */
 function verdict(variant: Variant, report: PanReport): { readonly ok: boolean; readonly text: string } {
-  if (variant.name === protocol.name) {
+  if (!variant.seeksViolation) {
     const ok = report.errors === 0 && report.complete;
     return {
       ok,
@@ -79,7 +88,9 @@ async function main(): Promise<number> {
       const bound = bounds[name];
       const variants = flags['protocol-only']
         ? [protocol]
-        : [protocol, ...bugs, ...splitBrainBugs, ...witnesses].filter((v) => (v.logMin ?? 0) <= bound.log);
+        : [protocol, ...bugs, ...splitBrainBugs, agreementDespiteBug, ...witnesses].filter(
+            (v) => (v.logMin ?? 0) <= bound.log,
+          );
       for (const variant of variants) {
         const report = await check({ bound, variant, workDir, timeoutMs, nice: true });
         if (!verdict(variant, report).ok) failures += 1;

@@ -131,6 +131,19 @@ export const splitBrainBugs: readonly Variant[] = bugs
     defines: [...bug.defines, '-DAGREEMENT_ONLY'],
   }));
 
+/**
+ * BUG_NO_ALPHA breaks "one jury per index" but cannot split the brain in this script:
+ * consecutive single-node changes keep the old and new juries' majorities intersecting,
+ * and a stale proposer is at most one change behind inside its window. Checked
+ * exhaustively, like the protocol.
+ */
+export const agreementDespiteBug: Variant = {
+  name: 'BUG_NO_ALPHA+AGREEMENT_ONLY',
+  what: 'single-node changes keep majorities intersecting: agreement holds even so',
+  defines: ['-DBUG_NO_ALPHA', '-DAGREEMENT_ONLY'],
+  seeksViolation: false,
+};
+
 export const witnesses: readonly Variant[] = [
   {
     name: 'WITNESS_WINDOW',
