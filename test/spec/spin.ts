@@ -123,13 +123,22 @@ export const bugs: readonly Variant[] = [
 ];
 
 /** Bugs that split the brain outright: two values chosen at one index. */
-export const splitBrainBugs: readonly Variant[] = bugs
-  .filter((bug) => bug.name !== 'BUG_NO_ALPHA')
-  .map((bug) => ({
-    ...bug,
-    name: `${bug.name}+AGREEMENT_ONLY`,
-    defines: [...bug.defines, '-DAGREEMENT_ONLY'],
-  }));
+export const splitBrainBugs: readonly Variant[] = [
+  {
+    name: 'BUG_STALE_QUORUM+AGREEMENT_ONLY',
+    what: "a proposer trusts a client's stale jury",
+    defines: ['-DBUG_STALE_QUORUM', '-DAGREEMENT_ONLY'],
+    seeksViolation: true,
+    // JURY0 against JURY2 (disjoint majorities); JURY2 governs index 3 at the earliest.
+    logMin: 4,
+  },
+  {
+    name: 'BUG_ABA+AGREEMENT_ONLY',
+    what: 'a node added back without a new incarnation',
+    defines: ['-DBUG_ABA', '-DAGREEMENT_ONLY'],
+    seeksViolation: true,
+  },
+];
 
 /**
  * BUG_NO_ALPHA breaks "one jury per index" but cannot split the brain in this script:
@@ -236,8 +245,8 @@ export interface CheckOptions {
 
 /**
  * Generates, compiles and runs the verifier for `variant` at `bound`. A variant that
- * seeks a violation is compiled without optimization (its search takes seconds; the
- * compile would dominate) and searched with -DT_REVERSE.
+ * seeks a violation is searched with -DT_REVERSE, and at hash-stored bounds compiled
+ * without optimization (its search takes seconds; the compile would dominate).
  */
 export async function check(options: CheckOptions): Promise<PanReport> {
   const { bound, variant } = options;
@@ -245,10 +254,11 @@ export async function check(options: CheckOptions): Promise<PanReport> {
   mkdirSync(dir, { recursive: true });
   const spinArgs = ['-a', ...bound.defines, ...variant.defines, modelPath];
   await run('spin', spinArgs, { cwd: dir });
-  // A search for a counterexample stops at the first one: fast storage, no optimizer.
-  const storage = variant.seeksViolation ? 'hash' : bound.storage;
+  const storage = bound.storage;
+  // A search for a counterexample usually stops within seconds: no optimizer then.
+  const quickCompile = variant.seeksViolation && storage === 'hash';
   const ccArgs = [
-    variant.seeksViolation ? '-O0' : '-O2',
+    quickCompile ? '-O0' : '-O2',
     // Safety properties only (assertions, invalid end states): no cycle detection.
     '-DSAFETY',
     `-DMEMLIM=${bound.memoryLimitMb}`,
@@ -260,7 +270,7 @@ export async function check(options: CheckOptions): Promise<PanReport> {
   ];
   await run('gcc', ccArgs, { cwd: dir });
   // -m: no depth limit short of the model's (a cut search is reported as incomplete).
-  const hashPower = storage === 'ma' ? 20 : variant.seeksViolation ? 24 : bound.hashPower;
+  const hashPower = storage === 'ma' ? 20 : bound.hashPower;
   const panArgs = ['-m100000', `-w${hashPower}`];
   const panCommand = options.nice ? ['nice', './pan', ...panArgs] : ['./pan', ...panArgs];
   let output: string;
