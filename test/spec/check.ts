@@ -1,7 +1,7 @@
 // `npm run spec -- --bound full`: model-checks spec/cell.pml at one set of bounds (or
 // `all`): the protocol exhaustively, then every bug variant and witness at the same
-// bounds (--protocol-only, --variants-only for one part). Prints one Markdown row per run with the exact commands; exits 1 on any
-// unexpected result. The long runs behind spec/README.md's figures.
+// bounds (`--only protocol|exhaustive|searches` for one part). Prints one Markdown row
+// per run with the exact commands; exits 1 on any unexpected result.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +21,7 @@ import {
 const { values: flags } = parseArgs({
   options: {
     bound: { type: 'string', default: 'full' },
-    'protocol-only': { type: 'boolean', default: false },
-    'variants-only': { type: 'boolean', default: false },
+    only: { type: 'string', default: 'all' },
     'timeout-minutes': { type: 'string', default: '180' },
     'keep-dir': { type: 'boolean', default: false },
   },
@@ -69,12 +68,37 @@ function row(bound: Bound, variant: Variant, report: PanReport): string {
   return `| ${cells.join(' | ')} |${ok ? '' : ' <-- FAILED'}`;
 }
 
+/**
+ * `protocol`: the exhaustive check of the protocol; `exhaustive`: every exhaustive check
+ * (also the bug variant that must keep agreement); `searches`: the counterexample
+ * searches (bugs that must fail, witnesses that must be reached); `all`: everything.
+ */
+function chosenVariants(only: string): readonly Variant[] {
+  const searches = [...bugs, ...splitBrainBugs, ...witnesses];
+  switch (only) {
+    case 'protocol':
+      return [protocol];
+    case 'exhaustive':
+      return [protocol, agreementDespiteBug];
+    case 'searches':
+      return searches;
+    case 'all':
+      return [protocol, agreementDespiteBug, ...searches];
+    default:
+      return [];
+  }
+}
+
 async function main(): Promise<number> {
   const requested = flags.bound;
   const names: readonly BoundName[] =
     requested === 'all' ? boundNames : isBoundName(requested) ? [requested] : [];
   if (names.length === 0) {
     console.error(`unknown --bound ${requested}; one of: ${[...boundNames, 'all'].join(', ')}`);
+    return 2;
+  }
+  if (chosenVariants(flags.only).length === 0) {
+    console.error(`unknown --only ${flags.only}; one of: protocol, exhaustive, searches, all`);
     return 2;
   }
   const workDir = mkdtempSync(join(tmpdir(), 'physalia-spec-'));
@@ -87,14 +111,7 @@ async function main(): Promise<number> {
   try {
     for (const name of names) {
       const bound = bounds[name];
-      const all = [protocol, ...bugs, ...splitBrainBugs, agreementDespiteBug, ...witnesses].filter(
-        (v) => (v.logMin ?? 0) <= bound.log,
-      );
-      const variants = flags['protocol-only']
-        ? [protocol]
-        : flags['variants-only']
-          ? all.filter((v) => v !== protocol)
-          : all;
+      const variants = chosenVariants(flags.only).filter((v) => (v.logMin ?? 0) <= bound.log);
       for (const variant of variants) {
         const report = await check({ bound, variant, workDir, timeoutMs, nice: true });
         if (!verdict(variant, report).ok) failures += 1;
