@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
+import { afterAll, describe, it } from 'vitest';
 import type { PanReport, Variant } from './spin.ts';
 import { agreementDespiteBug, bounds, bugs, check, protocol, splitBrainBugs, witnesses } from './spin.ts';
 
@@ -15,8 +16,22 @@ const bound = bounds.quick;
 const stepTimeoutMs = 150_000;
 const testTimeoutMs = 180_000;
 
+// Generating a verifier (spin -a) takes most of each check's time and one core: the
+// tests run concurrently, at most one check per core.
+const checksAtOnceMax = Math.max(1, availableParallelism());
+let checksRunning = 0;
+const checksWaiting: (() => void)[] = [];
+
 async function checkQuick(variant: Variant): Promise<PanReport> {
-  const report = await check({ bound, variant, workDir, timeoutMs: stepTimeoutMs, nice: false });
+  while (checksRunning >= checksAtOnceMax) await new Promise<void>((resume) => checksWaiting.push(resume));
+  checksRunning += 1;
+  let report: PanReport;
+  try {
+    report = await check({ bound, variant, workDir, timeoutMs: stepTimeoutMs, nice: false });
+  } finally {
+    checksRunning -= 1;
+    checksWaiting.shift()?.();
+  }
   console.log(
     `[spec] ${bound.name} ${variant.name}: ${report.statesStored} states stored, ` +
       `${report.transitions} transitions, depth ${report.depthReached}, errors ${report.errors}` +
@@ -29,10 +44,10 @@ afterAll(() => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-describe('cell protocol model (spec/cell.pml, SPIN)', () => {
+describe.concurrent('cell protocol model (spec/cell.pml, SPIN)', () => {
   it(
     `has no counterexample in an exhaustive search at ${bound.what}: agreement, one jury per index, no quorum of deposed nodes (§2.4, §4.3)`,
-    async () => {
+    async ({ expect }) => {
       const report = await checkQuick(protocol);
       expect(report.violated).toBeUndefined();
       expect(report.errors).toBe(0);
@@ -45,28 +60,28 @@ describe('cell protocol model (spec/cell.pml, SPIN)', () => {
     testTimeoutMs,
   );
 
-  it.each(bugs.map((bug) => [bug.name, bug.what, bug] as const))(
-    'finds a counterexample in %s (%s)',
-    async (_name, _what, bug) => {
+  it.for(bugs)(
+    'finds a counterexample in $name ($what)',
+    { timeout: testTimeoutMs },
+    async (bug, { expect }) => {
       const report = await checkQuick(bug);
       expect(report.errors).toBeGreaterThan(0);
       expect(['agreement', 'oneJury', 'quorumOfJury']).toContain(report.violated);
     },
-    testTimeoutMs,
   );
 
-  it.each(splitBrainBugs.map((bug) => [bug.name, bug.what, bug] as const))(
-    'finds two values chosen at one index in %s (%s)',
-    async (_name, _what, bug) => {
+  it.for(splitBrainBugs)(
+    'finds two values chosen at one index in $name ($what)',
+    { timeout: testTimeoutMs },
+    async (bug, { expect }) => {
       const report = await checkQuick(bug);
       expect(report.violated).toBe('agreement');
     },
-    testTimeoutMs,
   );
 
   it(
     `keeps agreement under BUG_NO_ALPHA in an exhaustive search (${agreementDespiteBug.what})`,
-    async () => {
+    async ({ expect }) => {
       const report = await checkQuick(agreementDespiteBug);
       expect(report.errors).toBe(0);
       expect(report.complete).toBe(true);
@@ -75,12 +90,12 @@ describe('cell protocol model (spec/cell.pml, SPIN)', () => {
     testTimeoutMs,
   );
 
-  it.each(witnesses.map((witness) => [witness.name, witness.what, witness] as const))(
-    'reaches the scenario %s (%s)',
-    async (_name, _what, witness) => {
+  it.for(witnesses)(
+    'reaches the scenario $name ($what)',
+    { timeout: testTimeoutMs },
+    async (witness, { expect }) => {
       const report = await checkQuick(witness);
       expect(report.violated).toBe('witness');
     },
-    testTimeoutMs,
   );
 });
