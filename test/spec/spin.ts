@@ -273,7 +273,9 @@ export async function check(options: CheckOptions): Promise<PanReport> {
   const storage = variant.seeksViolation ? 'bitstate' : bound.storage;
   const storageDefines =
     storage === 'bitstate' ? ['-DBITSTATE'] : storage === 'ma' ? [`-DMA=${await vectorBytes(dir)}`] : [];
-  const compiler = bound.compiler === 'tcc' && (await tccInstalled()) ? 'tcc' : 'gcc';
+  // A counterexample search ends within seconds at any bound: tcc there too.
+  const wantsTcc = bound.compiler === 'tcc' || variant.seeksViolation;
+  const compiler = wantsTcc && (await tccInstalled()) ? 'tcc' : 'gcc';
   const ccArgs = [
     ...(compiler === 'gcc' ? ['-O2'] : []),
     // Safety properties only (assertions, invalid end states): no cycle detection.
