@@ -91,6 +91,36 @@ describe('node reconfiguration in the simulator (paper §2.4)', () => {
     expect(described).toMatchObject({ kind: 'described', summary: { members: ['n1', 'n2', 'n3'] } });
   });
 
+  it('a replica that was down while it was removed learns it on its first request after restart, and retires (§2.4)', async () => {
+    const colony = simColony({ seed: 24, limits: { retireAfterMs: 500 } });
+    await created(colony, 'd', members('n1', 'n2', 'n3', 'n4'));
+    expect(committed(await submitUntilCommitted(colony, 'n1', cell('d'), putRequest('k', 5n)))).toBe(true);
+    colony.world.crash('n4');
+    const removed = await adminUntilAnswered(colony, 'n1', 'd', {
+      kind: 'reconfigure',
+      change: { kind: 'remove', node: nodeId('n4') },
+    });
+    expect(removed).toMatchObject({ kind: 'reconfigured', members: ['n1', 'n2', 'n3'] });
+    for (let value = 6n; value <= 10n; value += 1n)
+      expect(committed(await submitUntilCommitted(colony, 'n2', cell('d'), putRequest('k', value)))).toBe(
+        true,
+      );
+    await colony.world.runFor(10_000);
+    colony.world.restart('n4');
+    await colony.world.runFor(2_000);
+    // Nobody sends n4 anything for the cell, so its stale replica is still there...
+    expect(colony.node('n4').listCells()).toMatchObject([{ cellId: 'd' }]);
+    // ...until a client with stale membership asks it: it learns its removal from the
+    // members (catch-up), retires, and the client is served through the pointer.
+    const served = await submitUntilCommitted(colony, 'n4', cell('d'), getRequest('k'));
+    expect(readValue(served)).toBe(10n);
+    await colony.world.runFor(2_000);
+    expect(colony.node('n4').listCells()).toEqual([]);
+    expect(colony.node('n4').metrics().cellsRetired).toBe(1);
+    // The members were not disturbed: they still commit.
+    expect(committed(await submitUntilCommitted(colony, 'n3', cell('d'), putRequest('k', 7n)))).toBe(true);
+  });
+
   it('replaces a member: the new replica is a fresh incarnation, caught up; the old one retired', async () => {
     const colony = simColony({ seed: 23 });
     await created(colony, 'c', members('n1', 'n2', 'n3'));
