@@ -1,8 +1,9 @@
-// `npm run bench:node`: the node on real processes. Measures (1) commit latency of one client
-// on one 7-replica cell, (2) throughput and latency with 1, 16, 64 and 256 concurrent clients
-// over 1,000 cells, (3) resident bytes per idle cell replica, loaded and evicted (in this
-// process), (4) time and memory to create 100,000 cells on the colony. Prints what was
-// measured, on what, and the issue's etcd figures as reference (not measured here).
+// `npm run bench:node`: the node on real processes (7 by default; `--nodes N`, every cell
+// on all of them). Measures (1) commit latency of one client on one cell, (2) throughput
+// and latency with 1, 16, 64 and 256 concurrent clients over 1,000 cells, (3) resident
+// bytes per idle cell replica, loaded and evicted (in this process), (4) time and memory
+// to create 100,000 cells on the colony. Prints what was measured, on what, and the
+// issue's etcd figures as reference (not measured here).
 import { execFileSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { ProcessColony, sleep } from '../test/node/harness.ts';
 import { measureIdleCellBytes } from './node-memory.ts';
 
 interface Flags {
+  nodes: string;
   latencyOps: string;
   warmupOps: string;
   seconds: string;
@@ -88,7 +90,7 @@ function describeUsage(before: Usage, after: Usage, commits: number, seconds: nu
   const writes = after.disk.writes - before.disk.writes;
   const bytes = after.disk.bytes - before.disk.bytes;
   return (
-    `    per committed request: node CPU ${(sum(cpu) / commits).toFixed(2)} ms over all 7 processes ` +
+    `    per committed request: node CPU ${(sum(cpu) / commits).toFixed(2)} ms over all ${cpu.length} processes ` +
     `(busiest node ${((Math.max(...cpu) / (seconds * 1000)) * 100).toFixed(0)}% of a core); ` +
     `LMDB commits ${(sum(lmdbCommits) / commits).toFixed(2)} (mean ${ms(sum(lmdbMs) / Math.max(1, sum(lmdbCommits)))} each, fsync included); ` +
     `disk ${(writes / seconds).toFixed(0)} writes/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s`
@@ -191,7 +193,9 @@ async function throughput(
 ): Promise<void> {
   const cells = Array.from({ length: cellCount }, (_, index) => partitionKey(`tp${index}`));
   const createMs = await createMany(colony, cells, 64);
-  console.log(`created ${cellCount} cells (7 replicas each) in ${(createMs / 1000).toFixed(1)} s`);
+  console.log(
+    `created ${cellCount} cells (${colony.ids.length} replicas each) in ${(createMs / 1000).toFixed(1)} s`,
+  );
   const leaders = new Map<CellId, NodeId>();
   let warmed = 0;
   await Promise.all(
@@ -249,7 +253,7 @@ async function creation(colony: ProcessColony, count: number): Promise<void> {
   const growth = rssAfter.map((after, index) => after - (rssBefore[index] ?? 0));
   const disk = execFileSync('du', ['-sb', colony.dir]).toString().split('\t')[0] ?? '?';
   console.log(
-    `created ${count} cells x 7 replicas in ${(elapsedMs / 1000).toFixed(1)} s (${(count / (elapsedMs / 1000)).toFixed(0)} cells/s); ` +
+    `created ${count} cells x ${colony.ids.length} replicas in ${(elapsedMs / 1000).toFixed(1)} s (${(count / (elapsedMs / 1000)).toFixed(0)} cells/s); ` +
       `RSS per node after: ${rssAfter.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)}`).join('/')} MiB ` +
       `(growth ${growth.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)}`).join('/')} MiB); data on disk (all nodes, LMDB map files) ${(Number(disk) / 2 ** 20).toFixed(0)} MiB`,
   );
@@ -277,8 +281,11 @@ function fdatasyncFloor(dir: string, writes: number): { p50: number; p99: number
 }
 
 async function run(flags: Flags): Promise<void> {
+  const nodes = Number(flags.nodes);
+  if (!Number.isInteger(nodes) || nodes < 1)
+    throw new Error(`--nodes must be a positive integer, not ${flags.nodes}`);
   console.log(
-    `bench:node on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores shared by 7 node processes and this client; fsync on (LMDB); loopback TCP with HMAC frames`,
+    `bench:node on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores shared by ${nodes} node processes and this client; fsync on (LMDB); loopback TCP with HMAC frames`,
   );
   console.log(
     'reference (issue 6, etcd 3.4, 3 members on loopback on this machine, NOT measured here): ~1,200 puts/s with 1 client (p50 0.76 ms), ~8,000/s with 64-256 clients; targets: p50 <= 1 ms, p99 <= 5 ms, <= 1 KB per evicted cell',
@@ -287,7 +294,7 @@ async function run(flags: Flags): Promise<void> {
   try {
     const floor = fdatasyncFloor(memoryDir, 500);
     console.log(
-      `this disk, one process, 4 KiB overwrite + fdatasync: p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (every commit needs at least one such flush on 4 of the 7 nodes; LMDB does two per commit)`,
+      `this disk, one process, 4 KiB overwrite + fdatasync: p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (every commit needs at least one such flush on ${Math.floor(nodes / 2) + 1} of the ${nodes} nodes; LMDB does two per commit)`,
     );
     const memory = await measureIdleCellBytes(memoryDir, Number(flags.memoryCells));
     console.log(
@@ -296,7 +303,7 @@ async function run(flags: Flags): Promise<void> {
   } finally {
     rmSync(memoryDir, { recursive: true, force: true });
   }
-  const colony = await ProcessColony.start({ nodes: 7 });
+  const colony = await ProcessColony.start({ nodes });
   try {
     await latency(colony, Number(flags.latencyOps), Number(flags.warmupOps));
     const levels = flags.concurrency.split(',').map(Number);
@@ -308,6 +315,7 @@ async function run(flags: Flags): Promise<void> {
 }
 
 await new Command('bench:node')
+  .option('--nodes <n>', 'node processes; every cell has one replica on each (the issue: 7)', '7')
   .option('--latency-ops <n>', 'sequential commits for the latency figure', '2000')
   .option('--warmup-ops <n>', 'sequential commits before the latency figure (not counted)', '4000')
   .option('--seconds <n>', 'seconds per concurrency level', '5')
