@@ -11,6 +11,7 @@ import type { NodeId } from '../paxos/index.ts';
 import { utf8 } from './bytes.ts';
 import type {
   CellAdminRequest,
+  CellAdminResponse,
   CellBinding,
   CellEnv,
   CellId,
@@ -76,6 +77,13 @@ export interface NodeOptions {
 }
 
 /** One attempt of routing a request to one node: its answer, or none in time. */
+/** What a forwarded call can end in besides the cell's own answer (both response types hold these). */
+type ForwardRouting =
+  | { readonly kind: 'overloaded'; readonly retryAfterMs: number }
+  | { readonly kind: 'unavailable'; readonly reason: string }
+  | { readonly kind: 'not-found'; readonly cellId: CellId }
+  | { readonly kind: 'moved'; readonly cellId: CellId; readonly members: readonly NodeId[] };
+
 type Attempt<T> = { readonly kind: 'answered'; readonly answer: T } | { readonly kind: 'timeout' };
 
 /** What one answer means for routing: done (at the leader, or not), or where to try next. */
@@ -966,46 +974,51 @@ export class Node implements NodeService {
   ): Promise<Attempt<SubmitResponse>> {
     this.counters.requestsForwarded += 1;
     const bytes = this.binding.encodeRequest(request);
-    const outcome = await this.outbound.call<ForwardAnswer>(
+    return this.forwardCall<Uint8Array, SubmitResponse>(
       target,
+      cellId,
       'response',
-      this.limits.requestTimeoutMs,
       (rpc) => this.send(target, { kind: 'request', cellId, rpc, request: bytes }),
+      (response) => this.binding.decodeResponse(response) ?? { kind: 'outcome-unknown' },
     );
-    const answered = (answer: SubmitResponse): Attempt<SubmitResponse> => ({ kind: 'answered', answer });
-    switch (outcome.kind) {
-      case 'timeout':
-        return outcome;
-      case 'overloaded':
-        return answered({ kind: 'overloaded', retryAfterMs: this.limits.leaderWaitMs });
-      case 'closed':
-        return answered({ kind: 'unavailable', reason: 'node closed' });
-      case 'answered':
-        break;
-    }
-    const answer = outcome.answer;
-    switch (answer.kind) {
-      case 'moved':
-        return answered({ kind: 'moved', cellId, members: answer.members });
-      case 'not-found':
-        return answered({ kind: 'not-found', cellId });
-      case 'cell':
-        return answered(this.binding.decodeResponse(answer.response) ?? { kind: 'outcome-unknown' });
-    }
   }
 
-  private async forwardAdmin(
+  private forwardAdmin(
     target: NodeId,
     cellId: CellId,
     request: CellAdminRequest,
   ): Promise<Attempt<AdminCellResponse>> {
-    const outcome = await this.outbound.call<AdminAnswer>(
+    return this.forwardCall<CellAdminResponse, AdminCellResponse>(
       target,
+      cellId,
       'cell-admin-reply',
-      this.limits.requestTimeoutMs,
       (rpc) => this.send(target, { kind: 'cell-admin', cellId, rpc, request }),
+      (response) => response,
     );
-    const answered = (answer: AdminCellResponse): Attempt<AdminCellResponse> => ({
+  }
+
+  /**
+   * Sends one forwarded request and maps its answer: the cell's own (through `fromCell`),
+   * a forwarding pointer, not-found, or the call's failure (overloaded, closed, timeout).
+   */
+  private async forwardCall<CellAnswer, Response>(
+    target: NodeId,
+    cellId: CellId,
+    replyKind: 'response' | 'cell-admin-reply',
+    sendRequest: (rpc: RpcId) => void,
+    fromCell: (response: CellAnswer) => Response,
+  ): Promise<Attempt<Response | ForwardRouting>> {
+    type Answer =
+      | { readonly kind: 'cell'; readonly response: CellAnswer }
+      | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
+      | { readonly kind: 'not-found' };
+    const outcome = await this.outbound.call<Answer>(
+      target,
+      replyKind,
+      this.limits.requestTimeoutMs,
+      sendRequest,
+    );
+    const answered = (answer: Response | ForwardRouting): Attempt<Response | ForwardRouting> => ({
       kind: 'answered',
       answer,
     });
@@ -1026,7 +1039,7 @@ export class Node implements NodeService {
       case 'not-found':
         return answered({ kind: 'not-found', cellId });
       case 'cell':
-        return answered(answer.response);
+        return answered(fromCell(answer.response));
     }
   }
 
