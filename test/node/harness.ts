@@ -230,39 +230,27 @@ export class NodeClient {
   }
 
   /** Submits through node `via` (which routes it to the cell); timeout: no answer in time. */
-  async submit(via: NodeId, cellId: CellId, request: CellRequest, timeoutMs = 5_000): Promise<ClientAttempt> {
-    const bytes = encodeCellRequest(request);
-    const answer = await this.call(
-      via,
-      (rpc) => ({ kind: 'submit', cellId, rpc, request: bytes }),
-      timeoutMs,
-    );
-    if (answer === undefined) return { kind: 'timeout' };
-    if (answer.kind !== 'response') throw new Error(`unexpected answer ${answer.kind}`);
-    switch (answer.answer.kind) {
-      case 'moved':
-        return { kind: 'moved', cellId, members: answer.answer.members };
-      case 'not-found':
-        return { kind: 'not-found', cellId };
-      case 'cell': {
-        const decoded = decodeCellResponse(answer.answer.response);
-        if (decoded.kind !== 'decoded') throw new Error('undecodable response');
-        return decoded.value;
-      }
-    }
+  submit(via: NodeId, cellId: CellId, request: CellRequest, timeoutMs = 5_000): Promise<ClientAttempt> {
+    return this.cellCall('submit', via, cellId, request, timeoutMs);
   }
 
   /**
    * Sends a request to node `at` to be served by its own replica only (as a peer's forward
    * is): a node the cell left answers `moved` with where it went (paper §2.5).
    */
-  async serveAt(at: NodeId, cellId: CellId, request: CellRequest, timeoutMs = 5_000): Promise<ClientAttempt> {
+  serveAt(at: NodeId, cellId: CellId, request: CellRequest, timeoutMs = 5_000): Promise<ClientAttempt> {
+    return this.cellCall('request', at, cellId, request, timeoutMs);
+  }
+
+  private async cellCall(
+    kind: 'submit' | 'request',
+    to: NodeId,
+    cellId: CellId,
+    request: CellRequest,
+    timeoutMs: number,
+  ): Promise<ClientAttempt> {
     const bytes = encodeCellRequest(request);
-    const answer = await this.call(
-      at,
-      (rpc) => ({ kind: 'request', cellId, rpc, request: bytes }),
-      timeoutMs,
-    );
+    const answer = await this.call(to, (rpc) => ({ kind, cellId, rpc, request: bytes }), timeoutMs);
     if (answer === undefined) return { kind: 'timeout' };
     if (answer.kind !== 'response') throw new Error(`unexpected answer ${answer.kind}`);
     switch (answer.answer.kind) {
