@@ -46,6 +46,7 @@ import { cellIdBytesMax, decodeNodeMessage, encodeNodeMessage, membersMax, nodeI
 import type {
   AdminAnswer,
   AdminOutcome,
+  CellCallAnswer,
   CellSummary,
   DescribeAnswer,
   ForwardAnswer,
@@ -76,7 +77,6 @@ export interface NodeOptions {
   readonly testHooks?: boolean;
 }
 
-/** One attempt of routing a request to one node: its answer, or none in time. */
 /** What a forwarded call can end in besides the cell's own answer (both response types hold these). */
 type ForwardRouting =
   | { readonly kind: 'overloaded'; readonly retryAfterMs: number }
@@ -84,6 +84,7 @@ type ForwardRouting =
   | { readonly kind: 'not-found'; readonly cellId: CellId }
   | { readonly kind: 'moved'; readonly cellId: CellId; readonly members: readonly NodeId[] };
 
+/** One attempt of routing a request to one node: its answer, or none in time. */
 type Attempt<T> = { readonly kind: 'answered'; readonly answer: T } | { readonly kind: 'timeout' };
 
 /** What one answer means for routing: done (at the leader, or not), or where to try next. */
@@ -1008,11 +1009,7 @@ export class Node implements NodeService {
     sendRequest: (rpc: RpcId) => void,
     fromCell: (response: CellAnswer) => Response,
   ): Promise<Attempt<Response | ForwardRouting>> {
-    type Answer =
-      | { readonly kind: 'cell'; readonly response: CellAnswer }
-      | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
-      | { readonly kind: 'not-found' };
-    const outcome = await this.outbound.call<Answer>(
+    const outcome = await this.outbound.call<CellCallAnswer<CellAnswer>>(
       target,
       replyKind,
       this.limits.requestTimeoutMs,

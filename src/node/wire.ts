@@ -62,17 +62,17 @@ export type Location =
   | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
   | { readonly kind: 'not-found' };
 
-/** A forwarded request's answer: the cell's encoded CellResponse, or a routing outcome. */
-export type ForwardAnswer =
-  | { readonly kind: 'cell'; readonly response: Uint8Array }
+/** A forwarded call's answer: the cell's own (`CellAnswer`), or a routing outcome. */
+export type CellCallAnswer<CellAnswer> =
+  | { readonly kind: 'cell'; readonly response: CellAnswer }
   | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
   | { readonly kind: 'not-found' };
 
+/** A forwarded request's answer: the cell's encoded CellResponse, or a routing outcome. */
+export type ForwardAnswer = CellCallAnswer<Uint8Array>;
+
 /** A forwarded admin request's answer: the cell's, or a routing outcome. */
-export type AdminAnswer =
-  | { readonly kind: 'cell'; readonly response: CellAdminResponse }
-  | { readonly kind: 'moved'; readonly members: readonly NodeId[] }
-  | { readonly kind: 'not-found' };
+export type AdminAnswer = CellCallAnswer<CellAdminResponse>;
 
 export type DescribeAnswer =
   | { readonly kind: 'described'; readonly summary: CellSummary }
