@@ -294,7 +294,7 @@ async function run(flags: Flags): Promise<void> {
   try {
     const floor = fdatasyncFloor(memoryDir, 500);
     console.log(
-      `this disk, one process, 4 KiB overwrite + fdatasync: p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (every commit needs at least one such flush on ${Math.floor(nodes / 2) + 1} of the ${nodes} nodes; LMDB does two per commit)`,
+      `this disk, one process, 4 KiB overwrite + fdatasync: p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (every commit needs at least one such flush on a majority of the ${nodes} nodes; LMDB does two per commit)`,
     );
     const memory = await measureIdleCellBytes(memoryDir, Number(flags.memoryCells));
     console.log(
