@@ -1,5 +1,7 @@
 // The real Network: persistent TCP connections with Nagle off, authenticated length-prefixed
 // frames (frame.ts), bounded per-peer send queues that shed, and reconnect with backoff.
+// The messages sent to one peer in one event-loop turn leave together: one batch frame
+// (one MAC) and one socket write, so the cost of a write is shared under load.
 // Each host dials its peers to send and accepts their connections to receive, so a pair of
 // hosts uses two connections, one per direction, and no dial race needs breaking.
 import { createServer, Socket, type Server } from 'node:net';
@@ -7,13 +9,16 @@ import type { Clock, HostId, MessageHandler, Network, Random } from '../env/inde
 import { hostId } from '../env/index.ts';
 import type { AddressBook, PeerAddress } from './address-book.ts';
 import {
+  batchEntryHeaderBytes,
   defaultFrameBytesMax,
+  encodeBatchFrame,
   encodeFrame,
   frameBodyBytes,
   FrameDecoder,
   frameDropReasons,
   helloFrameBytesMax,
   hostIdBytesMax,
+  splitBatch,
   verifyFrame,
   type FrameDropReason,
 } from './frame.ts';
@@ -37,8 +42,8 @@ export const keepAliveInitialDelayMs = 5000;
 export interface TcpNetworkLimits {
   /** Largest frame body accepted or sent (bytes). */
   readonly frameBytesMax: number;
-  /** Frames waiting per peer before `send` sheds new ones. */
-  readonly sendQueueFramesMax: number;
+  /** Messages waiting per peer before `send` sheds new ones. */
+  readonly sendQueueMessagesMax: number;
   /** Bytes waiting per peer before `send` sheds new ones. */
   readonly sendQueueBytesMax: number;
   /** Bytes handed to the socket in one write. */
@@ -56,7 +61,7 @@ export interface TcpNetworkLimits {
 
 export const defaultTcpNetworkLimits: TcpNetworkLimits = {
   frameBytesMax: defaultFrameBytesMax,
-  sendQueueFramesMax: 4096,
+  sendQueueMessagesMax: 4096,
   sendQueueBytesMax: 8 * 1024 * 1024,
   writeBatchBytesMax: 256 * 1024,
   inboundConnectionsMax: 1024,
@@ -82,9 +87,12 @@ export interface TcpNetworkOptions {
 
 /** What the transport has done since it started. */
 export interface TcpNetworkCounters {
+  /** Messages written to sockets, and the frames and bytes that carried them. */
+  messagesSent: number;
   framesSent: number;
   bytesSent: number;
-  framesDelivered: number;
+  /** Messages received, authenticated and handed to the handler. */
+  messagesDelivered: number;
   framesDropped: Record<FrameDropReason, number>;
   sendsDropped: Record<SendDropReason, number>;
   connectionsDialed: number;
@@ -96,9 +104,10 @@ export interface TcpNetworkCounters {
 
 function zeroCounters(): TcpNetworkCounters {
   return {
+    messagesSent: 0,
     framesSent: 0,
     bytesSent: 0,
-    framesDelivered: 0,
+    messagesDelivered: 0,
     framesDropped: Object.fromEntries(frameDropReasons.map((r) => [r, 0])) as Record<FrameDropReason, number>,
     sendsDropped: Object.fromEntries(sendDropReasons.map((r) => [r, 0])) as Record<SendDropReason, number>,
     connectionsDialed: 0,
@@ -121,9 +130,9 @@ interface PeerContext {
   isClosed(): boolean;
 }
 
-/** The sending side towards one peer: a bounded queue of signed frames and one connection. */
+/** The sending side towards one peer: a bounded queue of messages and one connection. */
 class OutboundPeer {
-  private queue: Buffer[] = [];
+  private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private socket: Socket | undefined;
   private state: 'idle' | 'connecting' | 'connected' | 'waiting' = 'idle';
@@ -137,19 +146,23 @@ class OutboundPeer {
     private readonly context: PeerContext,
   ) {}
 
-  /** Queues a signed frame; false if the queue is full (the caller counts the drop). */
-  enqueue(frame: Buffer): boolean {
-    const { sendQueueFramesMax, sendQueueBytesMax } = this.context.limits;
-    if (this.queue.length >= sendQueueFramesMax || this.queuedBytes + frame.byteLength > sendQueueBytesMax) {
+  /** Queues a message; false if the queue is full (the caller counts the drop). */
+  enqueue(payload: Uint8Array): boolean {
+    const { sendQueueMessagesMax, sendQueueBytesMax } = this.context.limits;
+    if (
+      this.queue.length >= sendQueueMessagesMax ||
+      this.queuedBytes + payload.byteLength > sendQueueBytesMax
+    ) {
       return false;
     }
-    this.queue.push(frame);
-    this.queuedBytes += frame.byteLength;
+    this.queue.push(payload);
+    this.queuedBytes += payload.byteLength;
     if (this.state === 'idle') this.connect();
     else if (this.state === 'connected' && !this.flushQueued) {
-      // Frames sent in one synchronous burst go out in one write.
+      // Messages sent anywhere in this event-loop turn (every I/O callback of its poll
+      // phase) go out together right after it.
       this.flushQueued = true;
-      queueMicrotask(() => {
+      setImmediate(() => {
         this.flushQueued = false;
         this.flush();
       });
@@ -226,27 +239,49 @@ class OutboundPeer {
     });
   }
 
-  /** Writes queued frames in batches while the socket accepts them. */
+  /** Writes queued messages, in frames of many, while the socket accepts them. */
   private flush(): void {
     const socket = this.socket;
     if (this.state !== 'connected' || socket === undefined) return;
     const batchBytesMax = this.context.limits.writeBatchBytesMax;
     while (this.writable && this.queue.length > 0) {
-      let count = 0;
+      const frames: Buffer[] = [];
       let bytes = 0;
-      while (
-        count < this.queue.length &&
-        (count === 0 || bytes + this.queue[count]!.byteLength <= batchBytesMax)
-      ) {
-        bytes += this.queue[count]!.byteLength;
-        count += 1;
+      while (this.queue.length > 0 && (frames.length === 0 || bytes < batchBytesMax)) {
+        const frame = this.nextFrame();
+        frames.push(frame);
+        bytes += frame.byteLength;
       }
-      const batch = this.queue.splice(0, count);
-      this.queuedBytes -= bytes;
-      this.writable = socket.write(count === 1 ? batch[0]! : Buffer.concat(batch, bytes));
-      this.context.counters.framesSent += count;
+      this.writable = socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
+      this.context.counters.framesSent += frames.length;
       this.context.counters.bytesSent += bytes;
     }
+  }
+
+  /**
+   * Takes the longest run of queued messages that fits one frame (its body within
+   * frameBytesMax, and within writeBatchBytesMax) and signs it: a data frame when the run
+   * is one message (send checked that each message fits one), a batch frame otherwise.
+   */
+  private nextFrame(): Buffer {
+    const { self, limits, counters } = this.context;
+    const keyring = this.context.keyring();
+    const emptyBodyBytes = frameBodyBytes(keyring.signingKeyId.length, self, this.peer, 0);
+    const boundBytes = Math.min(limits.frameBytesMax, limits.writeBatchBytesMax);
+    let count = 0;
+    let bodyBytes = emptyBodyBytes;
+    while (count < this.queue.length) {
+      const entryBytes = batchEntryHeaderBytes + this.queue[count]!.byteLength;
+      if (count > 0 && bodyBytes + entryBytes > boundBytes) break;
+      bodyBytes += entryBytes;
+      count += 1;
+    }
+    const payloads = this.queue.splice(0, count);
+    for (const payload of payloads) this.queuedBytes -= payload.byteLength;
+    counters.messagesSent += count;
+    return count === 1
+      ? encodeFrame({ kind: 'data', sender: self, receiver: this.peer, payload: payloads[0]! }, keyring)
+      : encodeBatchFrame(self, this.peer, payloads, keyring);
   }
 }
 
@@ -356,11 +391,7 @@ export class TcpNetwork implements Network {
       peer = new OutboundPeer(to, this.peerContext);
       this.peers.set(to, peer);
     }
-    const frame = encodeFrame(
-      { kind: 'data', sender: this.self, receiver: to, payload },
-      this.currentKeyring,
-    );
-    if (!peer.enqueue(frame)) this.stats.sendsDropped['queue-full'] += 1;
+    if (!peer.enqueue(payload)) this.stats.sendsDropped['queue-full'] += 1;
   }
 
   onReceive(handler: MessageHandler): void {
@@ -401,7 +432,7 @@ export class TcpNetwork implements Network {
 
   private deliver(from: HostId, payload: Uint8Array): void {
     if (this.closed || this.handler === undefined) return;
-    this.stats.framesDelivered += 1;
+    this.stats.messagesDelivered += 1;
     this.handler(from, payload);
   }
 
@@ -471,10 +502,15 @@ export class TcpNetwork implements Network {
         else connection.peer = hostId(sender);
         return;
       case 'data':
-        if (connection.peer === undefined) drop('no-handshake');
-        else if (sender !== connection.peer) drop('wrong-sender');
-        else this.deliver(connection.peer, payload);
+      case 'batch': {
+        if (connection.peer === undefined) return drop('no-handshake');
+        if (sender !== connection.peer) return drop('wrong-sender');
+        if (kind === 'data') return this.deliver(connection.peer, payload);
+        const payloads = splitBatch(payload);
+        if (payloads === undefined) return drop('malformed');
+        for (const message of payloads) this.deliver(connection.peer, message);
         return;
+      }
     }
   }
 }

@@ -136,8 +136,8 @@ describe('a live node under 110,000 hostile frames', () => {
       result: { kind: 'committed' },
     });
     const before = await colony.node(n1).metrics();
-    const sentBefore = colony.client.network.counters().framesSent;
-    const written = (): number => colony.client.network.counters().framesSent - sentBefore;
+    const sentBefore = colony.client.network.counters().messagesSent;
+    const written = (): number => colony.client.network.counters().messagesSent - sentBefore;
     const drained = async (count: number): Promise<void> => {
       for (let wait = 0; written() < count && wait < 1_000; wait += 1) await sleep(10);
     };

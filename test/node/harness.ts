@@ -190,7 +190,7 @@ export class NodeClient {
       keyring,
       limits: {
         frameBytesMax: nodeFrameBytesMax + 4096,
-        sendQueueFramesMax: 65_536,
+        sendQueueMessagesMax: 65_536,
         sendQueueBytesMax: 64 * 1024 * 1024,
       },
     });

@@ -1,8 +1,16 @@
 // Tests of the frame format (src/runtime/frame.ts): stream splitting under any chunking,
-// HMAC acceptance and rejection (paper §2.6), redirect protection and the size bound.
+// HMAC acceptance and rejection (paper §2.6), redirect protection, the size bound, and batch
+// frames (many messages under one MAC).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, verifyFrame, type FrameFields } from '../../src/runtime/frame.ts';
+import {
+  encodeBatchFrame,
+  encodeFrame,
+  FrameDecoder,
+  splitBatch,
+  verifyFrame,
+  type FrameFields,
+} from '../../src/runtime/frame.ts';
 import { Keyring } from '../../src/runtime/keyring.ts';
 import { secret } from './transport-helpers.ts';
 
@@ -109,5 +117,52 @@ describe('verifyFrame', () => {
     variants.push(badLength);
     for (const variant of variants)
       expect(verifyFrame(variant, ring, 'n2')).toEqual({ kind: 'dropped', reason: 'malformed' });
+  });
+});
+
+describe('batch frames', () => {
+  const body = (frame: Buffer): Buffer => frame.subarray(4);
+
+  it('carry any number of payloads, empty ones included, in order, under one MAC', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 30 }),
+        (payloads) => {
+          const verified = verifyFrame(body(encodeBatchFrame('n1', 'n2', payloads, ring)), ring, 'n2');
+          if (verified.kind !== 'ok') throw new Error(verified.reason);
+          expect(verified.frame.kind).toBe('batch');
+          expect(verified.frame.sender).toBe('n1');
+          expect(splitBatch(verified.frame.payload)?.map((p) => [...p])).toEqual(payloads.map((p) => [...p]));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('are rejected whole by any flipped bit, and when redirected', () => {
+    const frame = body(encodeBatchFrame('n1', 'n2', [Uint8Array.of(1), Uint8Array.of(2, 3)], ring));
+    for (let bit = 0; bit < frame.byteLength * 8; bit += 1) {
+      const flipped = Buffer.from(frame);
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      expect(verifyFrame(flipped, ring, 'n2').kind).toBe('dropped');
+    }
+    expect(verifyFrame(frame, ring, 'n3')).toEqual({ kind: 'dropped', reason: 'wrong-receiver' });
+  });
+
+  it('split only when the lengths fill the payload exactly', () => {
+    const entry = (length: number, bytes: number[]): number[] => [0, 0, 0, length, ...bytes];
+    expect(splitBatch(Uint8Array.from([...entry(1, [9]), ...entry(0, [])]))?.map((p) => [...p])).toEqual([
+      [9],
+      [],
+    ]);
+    for (const bad of [
+      [], // no payload at all
+      [0, 0, 0], // a length cut short
+      entry(2, [9]), // a payload cut short
+      [...entry(1, [9]), 0, 0], // trailing bytes that are no whole entry
+      [255, 255, 255, 255, 1], // a length past the end
+    ])
+      expect(splitBatch(Uint8Array.from(bad))).toBeUndefined();
+    expect(() => encodeBatchFrame('n1', 'n2', [], ring)).toThrow(RangeError);
   });
 });

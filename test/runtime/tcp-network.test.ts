@@ -42,6 +42,38 @@ describe('TcpNetwork', () => {
     ]);
   });
 
+  it('sends the messages of one event-loop turn to one peer in few frames, in order', async () => {
+    const book = new AddressBook();
+    const a = await host('n1', book);
+    const b = await host('n2', book);
+    a.network.send(n2, text('connect'));
+    await eventually(() => b.received.length === 1);
+    const before = a.network.counters();
+    for (let i = 0; i < 500; i += 1) a.network.send(n2, text(`m${i}`));
+    await eventually(() => b.received.length === 501);
+    const after = a.network.counters();
+    expect(b.received.slice(1).map((m) => decode(m.payload))).toEqual(
+      [...Array(500).keys()].map((i) => `m${i}`),
+    );
+    expect(after.messagesSent - before.messagesSent).toBe(500);
+    expect(after.framesSent - before.framesSent).toBe(1); // one batch frame, one MAC
+    expect(b.network.counters().messagesDelivered).toBe(501);
+  });
+
+  it('splits the messages of one turn into frames within the frame bound', async () => {
+    const book = new AddressBook();
+    const a = await host('n1', book, undefined, { limits: { frameBytesMax: 1000 } });
+    const b = await host('n2', book, undefined, { limits: { frameBytesMax: 1000 } });
+    a.network.send(n2, text('connect'));
+    await eventually(() => b.received.length === 1);
+    for (let i = 0; i < 40; i += 1) a.network.send(n2, new Uint8Array(300).fill(i));
+    await eventually(() => b.received.length === 41);
+    expect(b.received.slice(1).map((m) => m.payload[0])).toEqual([...Array(40).keys()]);
+    // Three 300-byte messages with their headers fit under 1,000 bytes, four do not.
+    expect(a.network.counters().framesSent).toBe(1 + Math.ceil(40 / 3));
+    expect(b.network.counters().framesDropped.oversized).toBe(0);
+  });
+
   it('drops (and counts) sends to unknown hosts, over-large payloads, and after close', async () => {
     const book = new AddressBook();
     const a = await host('n1', book, undefined, { limits: { frameBytesMax: 1000 } });
@@ -164,11 +196,11 @@ describe('TcpNetwork', () => {
 
   it('sheds sends beyond the per-peer queue bound while the peer is unreachable', async () => {
     const book = new AddressBook();
-    const a = await host('n1', book, undefined, { limits: { sendQueueFramesMax: 10 } });
+    const a = await host('n1', book, undefined, { limits: { sendQueueMessagesMax: 10 } });
     book.set(n2, { host: '127.0.0.1', port: 1 }); // nothing listens there
     for (let i = 0; i < 25; i += 1) a.network.send(n2, text(`m${i}`));
     expect(a.network.counters().sendsDropped['queue-full']).toBe(15);
-    expect(a.network.counters().framesSent).toBe(0);
+    expect(a.network.counters().messagesSent).toBe(0);
   });
 });
 

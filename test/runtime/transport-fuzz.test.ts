@@ -1,5 +1,5 @@
 // Fuzz test of a live TcpNetwork endpoint (issue 6, paper §2.6): over 100,000 random,
-// truncated, oversized, misaddressed and wrongly signed frames arrive over raw sockets while
+// truncated, oversized, misaddressed, wrongly signed and malformed batch frames arrive over raw sockets while
 // a real peer sends valid traffic. None is delivered, each is counted, and valid traffic
 // keeps flowing.
 import { Socket } from 'node:net';
@@ -51,7 +51,7 @@ function garbageStream(): Buffer {
     { kind: 'hello', sender: 'fz', receiver: 'n2', payload: new Uint8Array(0) },
     keyringA,
   );
-  switch (random.intBelow(6)) {
+  switch (random.intBelow(7)) {
     case 0:
       return randomBytes(1 + random.intBelow(300));
     case 1: {
@@ -67,6 +67,17 @@ function garbageStream(): Buffer {
       return encodeFrame(data('n2', randomBytes(50)), keyringA); // no hello first
     case 4:
       return Buffer.concat([hello, encodeFrame(data('n3', randomBytes(50)), keyringA)]); // redirected
+    case 5: {
+      // A well-signed batch whose second entry runs past the end: none of it is delivered,
+      // not even the whole first entry.
+      const first = Buffer.from('BAD whole entry');
+      const entries = Buffer.alloc(4 + first.byteLength + 4 + 3);
+      entries.writeUInt32BE(first.byteLength, 0);
+      first.copy(entries, 4);
+      entries.writeUInt32BE(1 + random.intBelow(1000) + 3, 4 + first.byteLength);
+      const batch = encodeFrame({ ...data('n2', entries), kind: 'batch' }, keyringA);
+      return Buffer.concat([hello, batch]);
+    }
     default: {
       const body = randomBytes(40 + random.intBelow(200));
       const length = Buffer.alloc(4);
@@ -151,7 +162,7 @@ describe('TcpNetwork under fuzzing', () => {
         true,
       );
       expect(new Set(receiver.received.map((m) => decode(m.payload))).size).toBe(goodSent);
-      expect(counters.framesDelivered).toBe(goodSent);
+      expect(counters.messagesDelivered).toBe(goodSent);
     } finally {
       await Promise.all([receiver.network.close(), sender.network.close()]);
     }
