@@ -7,7 +7,7 @@ import type { Operation } from '../model/index.ts';
 import { nodeId } from '../paxos/index.ts';
 import { constant, uniform } from '../simworld/index.ts';
 import { CellReplica } from './replica.ts';
-import { cellKeyPrefix } from './storage-layout.ts';
+import { cellKeyPrefix, CellStore } from './storage-layout.ts';
 import { cellCluster } from './testing/sim-cell-host.ts';
 import type { CellCluster } from './testing/sim-cell-host.ts';
 import type { CellRequest, CellResponse } from './types.ts';
@@ -374,6 +374,44 @@ describe('peer bytes and storage', () => {
     expect(c.stats.loadFailures).toBe(1);
     expect(c.cell(follower)).toBeUndefined();
     expect(readValue(await c.settle(c.submit(leader, read('warm'))))).toBe(1n); // the others carry on
+  });
+
+  it('detects any flipped bit in any stored record, and a record moved under another key (§2.2)', async () => {
+    const { c, leader } = await withLeader(45, { snapshotEveryEntries: 4 });
+    for (let i = 0; i < 6; i += 1) await c.settle(c.submit(leader, put(`k${i}`, BigInt(i))));
+    await c.world.runFor(100);
+    const records = c.world.disk(leader).durableRange({});
+    const loadOf = (stored: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): string => {
+      const storage = { get: () => undefined, range: () => stored, write: () => Promise.resolve() };
+      return new CellStore(storage, c.cellId).load().kind;
+    };
+    expect(loadOf(records)).toBe('found');
+    expect(records.length).toBeGreaterThan(5);
+    let flips = 0;
+    records.forEach(([key, value], at) => {
+      // Every bit of small records; for large ones (the state snapshot) every 7th bit.
+      const step = value.byteLength <= 64 ? 1 : 7;
+      for (let bit = 0; bit < value.byteLength * 8; bit += step) {
+        const flipped = new Uint8Array(value);
+        flipped[bit >> 3]! ^= 1 << (bit & 7);
+        const damaged = records.map((record, other) => (other === at ? ([key, flipped] as const) : record));
+        expect(loadOf(damaged), `record ${at}, bit ${bit}`).toBe('corrupt');
+        flips += 1;
+      }
+    });
+    expect(flips).toBeGreaterThan(500);
+    // Two log entries with their values swapped: each checksum covers its key too.
+    const entries = records.filter(([key]) => key[cellKeyPrefix(c.cellId).length] === 0x10);
+    expect(entries.length).toBeGreaterThan(1);
+    const [first, second] = [entries[0]!, entries[1]!];
+    const swapped = records.map(([key, value]) =>
+      key === first[0]
+        ? ([key, second[1]] as const)
+        : key === second[0]
+          ? ([key, first[1]] as const)
+          : ([key, value] as const),
+    );
+    expect(loadOf(swapped)).toBe('corrupt');
   });
 
   it('refuses to create a cell that already has state (it would forget its promises)', async () => {

@@ -323,15 +323,21 @@ export class CellReplica {
    */
   private noteHole(): void {
     if (this.closed || this.failure !== undefined) return;
-    const view = this.paxos.inspect();
-    if (view.role !== 'follower' || view.lastIndex <= view.commitIndex || !this.membership().isMember) {
+    // Runs on every message and tick: reads the replica's fields, builds no view.
+    const paxos = this.paxos;
+    const commitIndex = paxos.knownCommitIndex;
+    if (
+      paxos.roleKind !== 'follower' ||
+      paxos.lastLogIndex <= commitIndex ||
+      !paxos.currentMembers().includes(this.env.self)
+    ) {
       this.hole = undefined;
       return;
     }
-    if (this.hole !== undefined && this.hole.commitIndex === view.commitIndex) return;
+    if (this.hole !== undefined && this.hole.commitIndex === commitIndex) return;
     const base = this.options.electionTimeoutTicks;
     const deadlineTick = this.ticks + base + this.holeRandom.intBelow(2 * base + 1);
-    this.hole = { commitIndex: view.commitIndex, deadlineTick };
+    this.hole = { commitIndex, deadlineTick };
   }
 
   private whackAMole(): void {

@@ -290,31 +290,50 @@ export class Replica {
     return this.membersAt((this.commitIndex + 1) as LogIndex);
   }
 
-  /** Takes what the shell must persist, send and apply (see the ordering rule on Ready). */
+  /**
+   * Takes what the shell must persist, send and apply (see the ordering rule on Ready).
+   * Called after every step and tick, so an empty part costs no allocation (the shared,
+   * frozen `none`).
+   */
   takeReady(): Ready {
-    const committed: LogEntry[] = [];
-    for (let i = this.appliedIndex + 1; i <= this.commitIndex; i += 1) {
-      const entry = this.log.get(i);
-      if (entry === undefined) throw new Error(`takeReady: chosen entry ${i} missing`);
-      committed.push(entry);
+    let committed: readonly LogEntry[] = none;
+    if (this.commitIndex > this.appliedIndex) {
+      const entries: LogEntry[] = [];
+      for (let i = this.appliedIndex + 1; i <= this.commitIndex; i += 1) {
+        const entry = this.log.get(i);
+        if (entry === undefined) throw new Error(`takeReady: chosen entry ${i} missing`);
+        entries.push(entry);
+      }
+      committed = entries;
     }
     this.appliedIndex = this.commitIndex;
     const ready: Ready = {
       persist: this.takePersist(),
-      messages: this.messages,
-      earlyMessages: this.earlyMessages,
-      ownAccepts: this.ownAccepts,
+      messages: takeAll(this.messages),
+      earlyMessages: takeAll(this.earlyMessages),
+      ownAccepts: takeAll(this.ownAccepts),
       committed,
-      proposalResults: this.results,
-      snapshotsToSend: [...this.snapshotsToSend].sort(),
+      proposalResults: takeAll(this.results),
+      snapshotsToSend: this.snapshotsToSend.size === 0 ? none : [...this.snapshotsToSend].sort(),
       wantsTick: this.wantsTick(),
     };
-    this.messages = [];
-    this.earlyMessages = [];
-    this.ownAccepts = [];
-    this.results = [];
-    this.snapshotsToSend = new Set();
+    this.snapshotsToSend.clear();
     return ready;
+  }
+
+  /** The role's kind, without building a view (for hot paths). */
+  get roleKind(): ReplicaView['role'] {
+    return this.role.kind;
+  }
+
+  /** The highest log index this replica holds an entry for. */
+  get lastLogIndex(): number {
+    return this.lastIndex;
+  }
+
+  /** The highest index this replica knows chosen. */
+  get knownCommitIndex(): number {
+    return this.commitIndex;
   }
 
   /** True while the replica has timed work: in-flight entries, a campaign, a catch-up. */
@@ -1066,4 +1085,13 @@ export class Replica {
     checkReplicaInvariants(this.inspect(), this.ledger, this.touched);
     this.touched.clear();
   }
+}
+
+/** An empty part of a Ready: shared and frozen, so nobody can add to it. */
+const none: readonly never[] = Object.freeze([]);
+
+/** Moves every item out of `pending` into a new array (`none` when there are none). */
+function takeAll<T>(pending: T[]): readonly T[] {
+  if (pending.length === 0) return none;
+  return pending.splice(0, pending.length);
 }
