@@ -32,6 +32,7 @@ import type { CellId } from './types.ts';
 
 const utf8 = new TextEncoder();
 const CHECKSUM_BYTES = 4;
+const checksumPlaceholder = new Uint8Array(CHECKSUM_BYTES);
 const TAG_PROMISED = 0x01;
 const TAG_COMMIT = 0x02;
 const TAG_SNAPSHOT_META = 0x03;
@@ -77,11 +78,24 @@ function checksum(keyBytes: Uint8Array, body: Uint8Array): number {
   return crc32(body, crc32(keyBytes));
 }
 
-function seal(keyBytes: Uint8Array, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(CHECKSUM_BYTES + body.length);
-  new DataView(out.buffer).setUint32(0, checksum(keyBytes, body));
-  out.set(body, CHECKSUM_BYTES);
-  return out;
+/**
+ * Reused by `seal` for the small records (synchronous and never re-entered, so never shared
+ * by two calls at once); a large body gets a writer of its own, so this one stays small.
+ */
+let sealWriter = new Writer(1024);
+const sealWriterBytesMax = 64 * 1024;
+
+/** A stored value: the checksum of key and body, then the body `writeBody` encodes (one copy). */
+function seal(keyBytes: Uint8Array, writeBody: (writer: Writer) => void, bodyBytesHint = 0): Uint8Array {
+  const writer = bodyBytesHint > sealWriterBytesMax ? new Writer(CHECKSUM_BYTES + bodyBytesHint) : sealWriter;
+  writer.reset();
+  writer.raw(checksumPlaceholder);
+  writeBody(writer);
+  const sealed = writer.finish();
+  if (writer === sealWriter && sealed.byteLength > sealWriterBytesMax) sealWriter = new Writer(1024);
+  const body = sealed.subarray(CHECKSUM_BYTES);
+  new DataView(sealed.buffer, sealed.byteOffset, CHECKSUM_BYTES).setUint32(0, checksum(keyBytes, body));
+  return sealed;
 }
 
 /** The body of a stored value, or undefined when its checksum does not match. */
@@ -191,9 +205,14 @@ export class CellStore {
     this.prefix = cellKeyPrefix(cellId);
   }
 
-  private put(tag: number, body: Uint8Array, index?: number): StorageWrite {
+  private put(
+    tag: number,
+    writeBody: (writer: Writer) => void,
+    index?: number,
+    bodyBytesHint?: number,
+  ): StorageWrite {
     const k = key(this.prefix, tag, index);
-    return { kind: 'put', key: k, value: seal(k, body) };
+    return { kind: 'put', key: k, value: seal(k, writeBody, bodyBytesHint) };
   }
 
   /** The whole delta (and an optional state-machine snapshot) as ONE batch, in the delta's order. */
@@ -203,38 +222,25 @@ export class CellStore {
       const end = key(this.prefix, TAG_ENTRY, delta.snapshot.index + 1);
       for (const [k] of this.storage.range({ start: key(this.prefix, TAG_ENTRY, 0), end }))
         writes.push({ kind: 'delete', key: k });
-      writes.push(this.put(TAG_SNAPSHOT_META, encodeSnapshotMeta(delta.snapshot)));
+      const meta = delta.snapshot;
+      writes.push(this.put(TAG_SNAPSHOT_META, (w) => writeSnapshotMeta(w, meta)));
     }
     if (stateSnapshot !== undefined) {
-      writes.push(this.put(TAG_STATE_SNAPSHOT, stateSnapshot.bytes));
-      writes.push(
-        this.put(
-          TAG_APPLIED,
-          encodeWith((w) => w.uint(stateSnapshot.appliedIndex)),
-        ),
-      );
+      const bytes = stateSnapshot.bytes;
+      writes.push(this.put(TAG_STATE_SNAPSHOT, (w) => w.raw(bytes), undefined, bytes.byteLength));
+      writes.push(this.put(TAG_APPLIED, (w) => w.uint(stateSnapshot.appliedIndex)));
     }
     for (const entry of delta?.entries ?? []) {
-      const body = encodeWith((w) => {
+      const writeEntry = (w: Writer): void => {
         writeBallot(w, entry.ballot);
         writeEntryValue(w, entry.value);
-      });
-      writes.push(this.put(TAG_ENTRY, body, entry.index));
+      };
+      writes.push(this.put(TAG_ENTRY, writeEntry, entry.index));
     }
-    if (delta?.promisedBallot !== undefined)
-      writes.push(
-        this.put(
-          TAG_PROMISED,
-          encodeWith((w) => writeBallot(w, delta.promisedBallot!)),
-        ),
-      );
-    if (delta?.commitIndex !== undefined)
-      writes.push(
-        this.put(
-          TAG_COMMIT,
-          encodeWith((w) => w.uint(delta.commitIndex!)),
-        ),
-      );
+    const promised = delta?.promisedBallot;
+    if (promised !== undefined) writes.push(this.put(TAG_PROMISED, (w) => writeBallot(w, promised)));
+    const commitIndex = delta?.commitIndex;
+    if (commitIndex !== undefined) writes.push(this.put(TAG_COMMIT, (w) => w.uint(commitIndex)));
     return writes;
   }
 
