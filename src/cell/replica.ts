@@ -364,6 +364,11 @@ export class CellReplica {
     return this.paxos.wantsTick() || this.waiting.length > 0 || this.hole !== undefined;
   }
 
+  /** True while this replica leads the cell. */
+  get isLeader(): boolean {
+    return this.paxos.isLeader;
+  }
+
   /** Nothing in flight, no waiting clients, nothing unpersisted: safe to evict. */
   get isQuiescent(): boolean {
     return (

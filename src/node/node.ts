@@ -302,6 +302,28 @@ export class Node implements NodeService {
       };
     if (this.closed) return { kind: 'unavailable', reason: 'node closed' };
     this.counters.requestsSubmitted += 1;
+    const response =
+      (await this.submitToLocalLeader(cellId, request)) ?? (await this.routeSubmit(cellId, request));
+    this.countResponse(response);
+    return response;
+  }
+
+  /**
+   * The common case, without routing: the cell's replica here is in memory and leads. Its
+   * final answer is the answer; undefined (it stopped leading, or is not here) means route.
+   */
+  private async submitToLocalLeader(
+    cellId: CellId,
+    request: CellRequest,
+  ): Promise<SubmitResponse | undefined> {
+    const replica = this.table.peek(cellId);
+    if (replica === undefined || !replica.isLeader || this.busy.has(cellId) || this.retiring.has(cellId))
+      return undefined;
+    const answer = await this.submitHere(cellId, request);
+    return submitHop(answer).kind === 'final' ? answer : undefined;
+  }
+
+  private async routeSubmit(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
     const routed = await this.route<SubmitResponse>(
       cellId,
       (target) =>
@@ -310,15 +332,10 @@ export class Node implements NodeService {
           : this.forward(target, cellId, request),
       submitHop,
     );
-    let response: SubmitResponse;
-    if (routed === undefined) response = { kind: 'not-found', cellId };
-    else if (routed.kind === 'answered') response = routed.answer;
-    else {
-      this.counters.requestsTimedOut += 1;
-      response = { kind: 'outcome-unknown' };
-    }
-    this.countResponse(response);
-    return response;
+    if (routed === undefined) return { kind: 'not-found', cellId };
+    if (routed.kind === 'answered') return routed.answer;
+    this.counters.requestsTimedOut += 1;
+    return { kind: 'outcome-unknown' };
   }
 
   async adminCell(cellId: CellId, request: CellAdminRequest): Promise<AdminCellResponse> {
