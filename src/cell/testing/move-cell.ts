@@ -275,12 +275,15 @@ export async function moveCell(
   cluster: ReconfigurableCell,
   targets: readonly NodeId[],
   options: ReconfigureOptions = {},
+  keepMoving: () => boolean = () => true,
 ): Promise<ReconfigureOutcome[]> {
   const steps: ReconfigureOutcome[] = [];
   for (;;) {
     const leaving = cluster.members.find((m) => !targets.includes(m));
     const arriving = targets.find((t) => !cluster.members.includes(t));
     if (leaving === undefined || arriving === undefined) return steps;
+    // Stopped between steps, the cell is whole: every step is a complete replacement.
+    if (steps.length > 0 && !keepMoving()) return steps;
     const outcome = await reconfigureCell(
       cluster,
       { kind: 'replace', remove: leaving, add: arriving },

@@ -94,7 +94,8 @@ export function describeRunSummary(summary: CellRunSummary): string {
   const counts = summary.reconfigurations;
   const changes = summary.operator
     ? `add=${counts.add} remove=${counts.remove} replace=${counts.replace} move=${counts.move}` +
-      ` (whole=${counts.wholeMoves} steps=${counts.moveSteps}) aba=${counts.aba} deposed=${counts.deposed}` +
+      ` (whole=${counts.wholeMoves} steps=${counts.moveSteps} stopped=${counts.movesStopped})` +
+      ` aba=${counts.aba} deposed=${counts.deposed}` +
       ` noop=${counts.noop}` +
       ` failed=${counts.failed}`
     : 'off';
@@ -111,6 +112,7 @@ export const OPERATOR_DEFAULTS: OperatorSettings = {
   actionWindowMs: CELL_SWARM_RUN.safetyMs,
   pauseMsMax: 60,
   stepDeadlineMs: 15_000,
+  moveGraceMs: 3_000,
   retireProbability: 0.75,
   weights: { replace: 30, add: 20, remove: 20, move: 15, noop: 15 },
 };
@@ -185,6 +187,7 @@ class CellSwarmRun {
   readonly context: CellServerContext;
   readonly operator: SwarmOperator | undefined;
   private running = true;
+  private stoppedAtMs: number | undefined;
   private clientsRunning = 0;
   private operatorRunning = false;
   private finalReads: 'not-started' | 'running' | 'done' = 'not-started';
@@ -318,17 +321,19 @@ class CellSwarmRun {
   private startOperator(): void {
     if (this.operator === undefined) return;
     this.operatorRunning = true;
-    this.operator.run().then(
-      () => {
-        this.operatorRunning = false;
-        this.maybeStartFinalReads();
-      },
-      (error: unknown) => {
-        this.operatorRunning = false;
-        this.problems.push(`operator threw: ${String(error)}`);
-        this.maybeStartFinalReads();
-      },
-    );
+    this.operator
+      .run(() => this.stoppedAtMs)
+      .then(
+        () => {
+          this.operatorRunning = false;
+          this.maybeStartFinalReads();
+        },
+        (error: unknown) => {
+          this.operatorRunning = false;
+          this.problems.push(`operator threw: ${String(error)}`);
+          this.maybeStartFinalReads();
+        },
+      );
   }
 
   /** Final reads wait for every client and for the operator's last change (durability after moves). */
@@ -408,6 +413,7 @@ class CellSwarmRun {
       clients: this.clientHosts,
       stopWorkload: () => {
         this.running = false;
+        this.stoppedAtMs = this.world.nowMs;
         this.maybeStartFinalReads();
       },
       idle: () => this.finalReads === 'done',

@@ -37,6 +37,12 @@ export interface OperatorSettings {
   /** Each single change (and each no-op) gives up after this long: a failure of the run. */
   readonly stepDeadlineMs: number;
   /**
+   * A move goes on to its next step for this long after the workload stops, then stops
+   * between steps. With a step's own deadline this stays inside the runner's wait for
+   * in-flight work: a whole-cell move on a slow, lossy network can take longer than that.
+   */
+  readonly moveGraceMs: number;
+  /**
    * Chance that the members a change (or move) removes are retired (stopped, state wiped)
    * once the removal is in effect. The others keep running, deposed, to the end of the run:
    * they may never learn their removal, and clients with stale views still reach them (§2.4).
@@ -59,6 +65,8 @@ export interface ReconfigCounts {
   move: number;
   wholeMoves: number;
   moveSteps: number;
+  /** Moves stopped between steps after the workload stopped (their steps count in moveSteps). */
+  movesStopped: number;
   /** Completed changes that started a replica on a host that ran an earlier incarnation. */
   aba: number;
   /** Removed members left running, deposed (not retired). */
@@ -75,6 +83,7 @@ export function emptyReconfigCounts(): ReconfigCounts {
     move: 0,
     wholeMoves: 0,
     moveSteps: 0,
+    movesStopped: 0,
     aba: 0,
     deposed: 0,
     noop: 0,
@@ -193,6 +202,7 @@ export class SwarmOperator {
   readonly problems: string[] = [];
   /** How many replicas of the cell each host has run (incarnations). */
   private readonly incarnations = new Map<string, number>();
+  private keepMoving: () => boolean = () => true;
 
   constructor(
     private readonly control: SwarmCellControl,
@@ -204,9 +214,17 @@ export class SwarmOperator {
     for (const member of control.members) this.incarnations.set(hostOfMember(member), 1);
   }
 
-  /** Acts until the window closes (the action in progress is finished) or a change fails. */
-  async run(): Promise<void> {
+  /**
+   * Acts until the window closes (the action in progress is finished) or a change fails. A
+   * move still going `moveGraceMs` after the workload stopped (`workloadStoppedAtMs`) stops
+   * after its current step, as an operator told to stop would.
+   */
+  async run(workloadStoppedAtMs: () => number | undefined = () => undefined): Promise<void> {
     const { world } = this.control;
+    this.keepMoving = () => {
+      const stoppedAtMs = workloadStoppedAtMs();
+      return stoppedAtMs === undefined || world.nowMs < stoppedAtMs + this.settings.moveGraceMs;
+    };
     await this.sleep(1 + this.random.intBelow(this.settings.pauseMsMax));
     while (world.nowMs < this.settings.actionWindowMs && this.problems.length === 0) {
       await this.act(this.pickAction());
@@ -274,11 +292,15 @@ export class SwarmOperator {
     const arriving = free.slice(0, moved).map((host) => this.arrival(host));
     const targets = [...members.filter((m) => !leaving.has(m)), ...arriving].sort();
     const options = this.changeOptions();
-    const steps = await moveCell(this.control, targets, options);
+    const steps = await moveCell(this.control, targets, options, this.keepMoving);
     const done = steps.filter((step) => step.kind === 'done').length;
     this.counts.moveSteps += done;
+    const failed = steps.find((step) => step.kind === 'failed');
+    if (failed === undefined && done < moved && !this.keepMoving()) {
+      this.counts.movesStopped += 1;
+      return;
+    }
     if (done !== moved) {
-      const failed = steps.find((step) => step.kind === 'failed');
       const reason = failed?.kind === 'failed' ? failed.reason : 'no failed step';
       return this.fail(`move to ${targets.join(',')}: step ${done + 1} of ${moved}: ${reason}`);
     }
