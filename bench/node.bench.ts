@@ -4,6 +4,7 @@
 // bytes per idle cell replica, loaded and evicted (in this process), (4) time and memory
 // to create 100,000 cells on the colony. Prints what was measured, on what, and the
 // issue's etcd figures as reference (not measured here).
+// Profile the node processes with PHYSALIA_NODE_ARGS (see test/node/harness.ts).
 import { execFileSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';

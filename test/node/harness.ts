@@ -58,6 +58,14 @@ export interface NodeMetricsLine {
   readonly storage: LmdbStorageCounters;
 }
 
+/**
+ * Extra Node.js flags for every node process, from PHYSALIA_NODE_ARGS (space-separated), to
+ * profile a colony: `PHYSALIA_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:node`.
+ */
+function extraNodeArgs(): string[] {
+  return (process.env.PHYSALIA_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
+}
+
 export class NodeProcess {
   child: ChildProcess | undefined;
   private log: WriteStream;
@@ -88,7 +96,7 @@ export class NodeProcess {
   /** Spawns the process and resolves once it logs that it listens. */
   start(timeoutMs = 30_000): Promise<void> {
     this.starts += 1;
-    const child = spawn(process.execPath, ['--import', 'tsx', nodeMain, ...this.args], {
+    const child = spawn(process.execPath, [...extraNodeArgs(), '--import', 'tsx', nodeMain, ...this.args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
