@@ -1,6 +1,7 @@
 // `npm run bench:node`: the node on real processes (7 by default; `--nodes N`, every cell
 // on all of them). Measures (1) commit latency of one client on one cell, (2) throughput
-// and latency with 1, 16, 64 and 256 concurrent clients over 1,000 cells, (3) resident
+// and latency with 1, 16, 64 and 256 concurrent clients over 1,000 cells, led from one node
+// and then spread over all nodes (`--leaders`), (3) resident
 // bytes per idle cell replica, loaded and evicted (in this process), (4) time and memory
 // to create 100,000 cells on the colony. Prints what was measured, on what, and the
 // issue's etcd figures as reference (not measured here).
@@ -26,6 +27,7 @@ interface Flags {
   createCells: string;
   memoryCells: string;
   concurrency: string;
+  leaders: string;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -137,9 +139,12 @@ async function createMany(
   return performance.now() - started;
 }
 
-/** Writes until committed through `via`, following not-leader hints; returns the leader. */
-async function warm(colony: ProcessColony, cellId: CellId): Promise<NodeId> {
-  let via = colony.ids[0] as NodeId;
+/**
+ * Writes until committed through `first` (the node that campaigns when the cell has no
+ * leader yet), following not-leader hints; returns the leader.
+ */
+async function warm(colony: ProcessColony, cellId: CellId, first = colony.ids[0] as NodeId): Promise<NodeId> {
+  let via = first;
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const response = await colony.client.submit(via, cellId, put('warm', attempt));
     if (committed(response)) break;
@@ -186,13 +191,17 @@ async function latency(colony: ProcessColony, operations: number, warmupOperatio
   }
 }
 
+/** Where the throughput cells' leaders are: all on one node, or spread over every node. */
+type LeaderPlacement = 'one-node' | 'spread';
+
 async function throughput(
   colony: ProcessColony,
   cellCount: number,
   seconds: number,
   levels: readonly number[],
+  placement: LeaderPlacement,
 ): Promise<void> {
-  const cells = Array.from({ length: cellCount }, (_, index) => partitionKey(`tp${index}`));
+  const cells = Array.from({ length: cellCount }, (_, index) => partitionKey(`tp-${placement}-${index}`));
   const createMs = await createMany(colony, cells, 64);
   console.log(
     `created ${cellCount} cells (${colony.ids.length} replicas each) in ${(createMs / 1000).toFixed(1)} s`,
@@ -202,11 +211,16 @@ async function throughput(
   await Promise.all(
     Array.from({ length: 32 }, async () => {
       while (warmed < cells.length) {
-        const cellId = cells[warmed++] as CellId;
-        leaders.set(cellId, await warm(colony, cellId));
+        const index = warmed++;
+        const cellId = cells[index] as CellId;
+        // The first node written through campaigns: one node for all, or each in turn.
+        const first = placement === 'spread' ? colony.ids[index % colony.ids.length] : colony.ids[0];
+        leaders.set(cellId, await warm(colony, cellId, first));
       }
     }),
   );
+  const perNode = colony.ids.map((id) => [...leaders.values()].filter((leader) => leader === id).length);
+  console.log(`leaders (${placement}): ${colony.ids.map((id, i) => `${id} ${perNode[i]}`).join(', ')}`);
   for (const clients of levels) {
     const samples: number[] = [];
     let errors = 0;
@@ -232,7 +246,7 @@ async function throughput(
     const after = await usage(colony);
     samples.sort((a, b) => a - b);
     console.log(
-      `throughput, ${String(clients).padStart(3)} clients over ${cellCount} cells: ${(samples.length / seconds).toFixed(0)} commits/s, p50 ${ms(percentile(samples, 50))}, p99 ${ms(percentile(samples, 99))}, p99.9 ${ms(percentile(samples, 99.9))}; ${errors} not committed`,
+      `throughput, leaders ${placement}, ${String(clients).padStart(3)} clients over ${cellCount} cells: ${(samples.length / seconds).toFixed(0)} commits/s, p50 ${ms(percentile(samples, 50))}, p99 ${ms(percentile(samples, 99))}, p99.9 ${ms(percentile(samples, 99.9))}; ${errors} not committed`,
     );
     console.log(describeUsage(before, after, samples.length, seconds));
   }
@@ -285,6 +299,9 @@ async function run(flags: Flags): Promise<void> {
   const nodes = Number(flags.nodes);
   if (!Number.isInteger(nodes) || nodes < 1)
     throw new Error(`--nodes must be a positive integer, not ${flags.nodes}`);
+  const placements = flags.leaders.split(',') as LeaderPlacement[];
+  const unknown = placements.filter((placement) => placement !== 'one-node' && placement !== 'spread');
+  if (unknown.length > 0) throw new Error(`--leaders takes one-node and spread, not ${unknown.join(',')}`);
   console.log(
     `bench:node on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores shared by ${nodes} node processes and this client; fsync on (LMDB); loopback TCP with HMAC frames`,
   );
@@ -308,7 +325,8 @@ async function run(flags: Flags): Promise<void> {
   try {
     await latency(colony, Number(flags.latencyOps), Number(flags.warmupOps));
     const levels = flags.concurrency.split(',').map(Number);
-    await throughput(colony, Number(flags.cells), Number(flags.seconds), levels);
+    for (const placement of placements)
+      await throughput(colony, Number(flags.cells), Number(flags.seconds), levels, placement);
     if (Number(flags.createCells) > 0) await creation(colony, Number(flags.createCells));
   } finally {
     await colony.close();
@@ -322,6 +340,11 @@ await new Command('bench:node')
   .option('--seconds <n>', 'seconds per concurrency level', '5')
   .option('--cells <n>', 'cells the throughput clients spread over', '1000')
   .option('--concurrency <list>', 'client counts', '1,16,64,256')
+  .option(
+    '--leaders <list>',
+    'where the throughput cells are led: one-node (the node that got their first write), spread (every node in turn)',
+    'one-node,spread',
+  )
   .option('--create-cells <n>', 'cells to create for the creation figure (0: skip)', '100000')
   .option('--memory-cells <n>', 'cells for the in-process memory figure', '20000')
   .action(run)
