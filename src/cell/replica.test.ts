@@ -1,6 +1,7 @@
 // Behaviour of one cell replica: batching with per-request results, load shedding (§3.5),
 // eventual and session reads (§2.3), redirects, idleness, log compaction and snapshot
 // teaching (§2.4), malformed peer bytes, and the storage layout across restarts.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { scan, transaction } from '../model/index.ts';
 import type { Operation } from '../model/index.ts';
@@ -412,6 +413,33 @@ describe('peer bytes and storage', () => {
           : ([key, value] as const),
     );
     expect(loadOf(swapped)).toBe('corrupt');
+  });
+
+  it('loads records written in the earlier checksum format (8 bytes of SHA-256), and catches a flipped bit in them', async () => {
+    const { c, leader } = await withLeader(46, { snapshotEveryEntries: 4 });
+    for (let i = 0; i < 6; i += 1) await c.settle(c.submit(leader, put(`k${i}`, BigInt(i))));
+    await c.world.runFor(100);
+    const records = c.world.disk(leader).durableRange({});
+    const loadOf = (stored: ReadonlyArray<readonly [Uint8Array, Uint8Array]>) => {
+      const storage = { get: () => undefined, range: () => stored, write: () => Promise.resolve() };
+      return new CellStore(storage, c.cellId).load();
+    };
+    const legacy = records.map(([key, value]) => {
+      const body = value.subarray(4); // the current format: CRC-32, then the body
+      const digest = createHash('sha256').update(key).update(body).digest().subarray(0, 8);
+      return [key, new Uint8Array([...digest, ...body])] as const;
+    });
+    const current = loadOf(records);
+    const old = loadOf(legacy);
+    expect(current.kind).toBe('found');
+    expect(old).toEqual(current);
+    const flipped = legacy.map(([key, value], at) => {
+      if (at !== 0) return [key, value] as const;
+      const damaged = new Uint8Array(value);
+      damaged[damaged.length - 1]! ^= 1;
+      return [key, damaged] as const;
+    });
+    expect(loadOf(flipped).kind).toBe('corrupt');
   });
 
   it('refuses to create a cell that already has state (it would forget its promises)', async () => {

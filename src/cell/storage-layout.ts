@@ -12,6 +12,8 @@
 //                               entries sort by index and range-delete below a snapshot
 // Every value is: CRC-32 of (key | body), 4 bytes big-endian, then the body. A CRC catches
 // torn and flipped bits as a cryptographic hash would, at a tenth of the cost per record.
+// Records of the earlier format (8 bytes of SHA-256, then the body) still load.
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { StorageWrite, Storage } from '../env/index.ts';
 import type {
@@ -103,7 +105,24 @@ function unseal(keyBytes: Uint8Array, value: Uint8Array): Uint8Array | undefined
   if (value.length < CHECKSUM_BYTES) return undefined;
   const body = value.subarray(CHECKSUM_BYTES);
   const stored = new DataView(value.buffer, value.byteOffset, CHECKSUM_BYTES).getUint32(0);
-  return stored === checksum(keyBytes, body) ? body : undefined;
+  if (stored === checksum(keyBytes, body)) return body;
+  return unsealLegacy(keyBytes, value);
+}
+
+/** Bytes of the checksum records had before CRC-32: the first 8 bytes of SHA-256(key | body). */
+const LEGACY_CHECKSUM_BYTES = 8;
+
+/**
+ * A record written before the CRC-32 format (an earlier version of this code on the same
+ * data directory): it still loads, so an upgrade in place loses nothing. Rewritten records
+ * take the new format.
+ */
+function unsealLegacy(keyBytes: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+  if (value.length < LEGACY_CHECKSUM_BYTES) return undefined;
+  const body = value.subarray(LEGACY_CHECKSUM_BYTES);
+  const digest = createHash('sha256').update(keyBytes).update(body).digest();
+  for (let i = 0; i < LEGACY_CHECKSUM_BYTES; i += 1) if (digest[i] !== value[i]) return undefined;
+  return body;
 }
 
 function writeBallot(writer: Writer, ballot: Ballot): void {
