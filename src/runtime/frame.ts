@@ -10,8 +10,9 @@
 //     u8  keyIdLength, keyId            ASCII, 1..64 bytes
 //     u8  senderLength, sender          UTF-8 HostId, 1..255 bytes
 //     u8  receiverLength, receiver      UTF-8 HostId, 1..255 bytes
-//     payload                           opaque bytes (empty for hello); in a batch, one or
-//                                       more (u32 length, bytes) pairs filling it exactly
+//     payload                           opaque bytes; in a hello, feature bits (empty from an
+//                                       older host); in a batch, one or more (u32 length,
+//                                       bytes) pairs filling it exactly
 //     mac[32]                           HMAC-SHA256(key[keyId], body without mac)
 // The MAC covers version, kind, key id, sender, receiver and payload, so a frame can be
 // neither altered nor redirected to another receiver nor attributed to another sender.
@@ -39,6 +40,11 @@ const kindOfCode: ReadonlyMap<number, FrameKind> = new Map([
 ]);
 /** Bytes a batch adds before each of its payloads (the u32 length). */
 export const batchEntryHeaderBytes = 4;
+/**
+ * A hello's payload is one byte of feature bits (empty from a host that predates them).
+ * `batch`: the host reads batch frames, so its peers may send it some.
+ */
+export const helloFeatureBatch = 1;
 
 /** Why a received frame was dropped. */
 export type FrameDropReason =

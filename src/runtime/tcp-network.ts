@@ -17,6 +17,7 @@ import {
   FrameDecoder,
   frameDropReasons,
   helloFrameBytesMax,
+  helloFeatureBatch,
   hostIdBytesMax,
   splitBatch,
   verifyFrame,
@@ -83,6 +84,12 @@ export interface TcpNetworkOptions {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly limits?: Partial<TcpNetworkLimits>;
+  /**
+   * Send batch frames to peers that read them, and say in the hello that this host reads
+   * them (default true). False makes the host behave on the wire as one from before batch
+   * frames did: for compatibility tests.
+   */
+  readonly batchFrames?: boolean;
 }
 
 /** What the transport has done since it started. */
@@ -126,8 +133,12 @@ interface PeerContext {
   readonly random: Random;
   readonly counters: TcpNetworkCounters;
   readonly addressBook: AddressBook;
+  /** The feature bits this host announces in its hellos. */
+  readonly features: number;
   keyring(): Keyring;
   isClosed(): boolean;
+  /** True once the peer's own hello said it reads batch frames (and this host sends them). */
+  sendsBatchesTo(peer: HostId): boolean;
 }
 
 /** The sending side towards one peer: a bounded queue of messages and one connection. */
@@ -210,7 +221,12 @@ class OutboundPeer {
     this.state = 'connected';
     this.failedAttempts = 0;
     const hello = encodeFrame(
-      { kind: 'hello', sender: this.context.self, receiver: this.peer, payload: new Uint8Array(0) },
+      {
+        kind: 'hello',
+        sender: this.context.self,
+        receiver: this.peer,
+        payload: Uint8Array.of(this.context.features),
+      },
       this.context.keyring(),
     );
     this.writable = socket.write(hello);
@@ -267,7 +283,10 @@ class OutboundPeer {
     const { self, limits, counters } = this.context;
     const keyring = this.context.keyring();
     const emptyBodyBytes = frameBodyBytes(keyring.signingKeyId.length, self, this.peer, 0);
-    const boundBytes = Math.min(limits.frameBytesMax, limits.writeBatchBytesMax);
+    // A peer that has not said it reads batch frames (an older version) gets one per frame.
+    const boundBytes = this.context.sendsBatchesTo(this.peer)
+      ? Math.min(limits.frameBytesMax, limits.writeBatchBytesMax)
+      : 0;
     let count = 0;
     let bodyBytes = emptyBodyBytes;
     while (count < this.queue.length) {
@@ -315,6 +334,8 @@ export class TcpNetwork implements Network {
   private readonly peerContext: PeerContext;
   private handler: MessageHandler | undefined;
   private currentKeyring: Keyring;
+  /** Feature bits each peer announced in its latest hello (bounded by the address book). */
+  private readonly peerFeatures = new Map<HostId, number>();
   private closed = false;
 
   private constructor(
@@ -335,6 +356,9 @@ export class TcpNetwork implements Network {
       addressBook: options.addressBook,
       keyring: () => this.currentKeyring,
       isClosed: () => this.closed,
+      features: options.batchFrames === false ? 0 : helloFeatureBatch,
+      sendsBatchesTo: (peer) =>
+        options.batchFrames !== false && ((this.peerFeatures.get(peer) ?? 0) & helloFeatureBatch) !== 0,
     };
   }
 
@@ -498,8 +522,10 @@ export class TcpNetwork implements Network {
     const { kind, sender, payload } = verified.frame;
     switch (kind) {
       case 'hello':
-        if (connection.peer !== undefined) drop('unexpected-hello');
-        else connection.peer = hostId(sender);
+        if (connection.peer !== undefined) return drop('unexpected-hello');
+        connection.peer = hostId(sender);
+        if (this.options.addressBook.get(connection.peer) !== undefined)
+          this.peerFeatures.set(connection.peer, payload[0] ?? 0);
         return;
       case 'data':
       case 'batch': {

@@ -47,7 +47,8 @@ describe('TcpNetwork', () => {
     const a = await host('n1', book);
     const b = await host('n2', book);
     a.network.send(n2, text('connect'));
-    await eventually(() => b.received.length === 1);
+    b.network.send(n1, text('hello from b')); // b's hello tells a that b reads batches
+    await eventually(() => b.received.length === 1 && a.received.length === 1);
     const before = a.network.counters();
     for (let i = 0; i < 500; i += 1) a.network.send(n2, text(`m${i}`));
     await eventually(() => b.received.length === 501);
@@ -65,13 +66,40 @@ describe('TcpNetwork', () => {
     const a = await host('n1', book, undefined, { limits: { frameBytesMax: 1000 } });
     const b = await host('n2', book, undefined, { limits: { frameBytesMax: 1000 } });
     a.network.send(n2, text('connect'));
-    await eventually(() => b.received.length === 1);
+    b.network.send(n1, text('hello from b'));
+    await eventually(() => b.received.length === 1 && a.received.length === 1);
     for (let i = 0; i < 40; i += 1) a.network.send(n2, new Uint8Array(300).fill(i));
     await eventually(() => b.received.length === 41);
     expect(b.received.slice(1).map((m) => m.payload[0])).toEqual([...Array(40).keys()]);
     // Three 300-byte messages with their headers fit under 1,000 bytes, four do not.
     expect(a.network.counters().framesSent).toBe(1 + Math.ceil(40 / 3));
     expect(b.network.counters().framesDropped.oversized).toBe(0);
+  });
+
+  it('sends one message per frame to a peer that has not said it reads batches (an older version)', async () => {
+    const book = new AddressBook();
+    const a = await host('n1', book);
+    const older = await host('n2', book, undefined, { batchFrames: false });
+    a.network.send(n2, text('before any hello from n2')); // n2's features are not known yet
+    older.network.send(n1, text('hello from n2'));
+    await eventually(() => older.received.length === 1 && a.received.length === 1);
+    const aBefore = a.network.counters();
+    const olderBefore = older.network.counters();
+    for (let i = 0; i < 50; i += 1) {
+      a.network.send(n2, text(`a${i}`));
+      older.network.send(n1, text(`o${i}`));
+    }
+    await eventually(() => older.received.length === 51 && a.received.length === 51);
+    expect(older.received.slice(1).map((m) => decode(m.payload))).toEqual(
+      [...Array(50).keys()].map((i) => `a${i}`),
+    );
+    expect(a.received.slice(1).map((m) => decode(m.payload))).toEqual(
+      [...Array(50).keys()].map((i) => `o${i}`),
+    );
+    // Neither side sent a batch: n2 does not read them, and n2 itself sends as an older host.
+    expect(a.network.counters().framesSent - aBefore.framesSent).toBe(50);
+    expect(older.network.counters().framesSent - olderBefore.framesSent).toBe(50);
+    expect(older.network.counters().framesDropped.malformed).toBe(0);
   });
 
   it('drops (and counts) sends to unknown hosts, over-large payloads, and after close', async () => {

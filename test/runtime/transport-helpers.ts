@@ -22,7 +22,12 @@ export async function startHost(
   name: string,
   addressBook: AddressBook,
   keyring: Keyring = keyringA,
-  options: { limits?: Partial<TcpNetworkLimits>; keyringPath?: string; port?: number } = {},
+  options: {
+    limits?: Partial<TcpNetworkLimits>;
+    keyringPath?: string;
+    port?: number;
+    batchFrames?: boolean;
+  } = {},
 ): Promise<{ network: TcpNetwork; received: Received[] }> {
   const self = hostId(name);
   const network = await TcpNetwork.start({
@@ -31,6 +36,7 @@ export async function startHost(
     addressBook,
     keyring,
     ...(options.keyringPath === undefined ? {} : { keyringPath: options.keyringPath }),
+    ...(options.batchFrames === undefined ? {} : { batchFrames: options.batchFrames }),
     limits: { reconnectBaseMs: 10, reconnectMaxMs: 100, ...options.limits },
   });
   addressBook.set(self, network.address);
