@@ -326,11 +326,7 @@ export class CellReplica {
     // Runs on every message and tick: reads the replica's fields, builds no view.
     const paxos = this.paxos;
     const commitIndex = paxos.knownCommitIndex;
-    if (
-      paxos.roleKind !== 'follower' ||
-      paxos.lastLogIndex <= commitIndex ||
-      !paxos.currentMembers().includes(this.env.self)
-    ) {
+    if (paxos.roleKind !== 'follower' || paxos.lastLogIndex <= commitIndex || !this.membership().isMember) {
       this.hole = undefined;
       return;
     }
@@ -362,11 +358,6 @@ export class CellReplica {
   get wantsTick(): boolean {
     if (this.closed || this.failure !== undefined) return false;
     return this.paxos.wantsTick() || this.waiting.length > 0 || this.hole !== undefined;
-  }
-
-  /** True while this replica leads the cell. */
-  get isLeader(): boolean {
-    return this.paxos.isLeader;
   }
 
   /** Nothing in flight, no waiting clients, nothing unpersisted: safe to evict. */

@@ -34,8 +34,6 @@ export interface CellReplicaLike {
   tick(): void;
   readonly wantsTick: boolean;
   readonly isQuiescent: boolean;
-  /** True while this replica leads the cell (it may learn otherwise at any message). */
-  readonly isLeader: boolean;
   submit(request: CellRequest): Promise<CellResponse>;
   /** A membership change or a no-op (paper §2.4); answered once chosen or refused. */
   admin(request: CellAdminRequest): Promise<CellAdminResponse>;

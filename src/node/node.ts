@@ -302,25 +302,9 @@ export class Node implements NodeService {
       };
     if (this.closed) return { kind: 'unavailable', reason: 'node closed' };
     this.counters.requestsSubmitted += 1;
-    const response =
-      (await this.submitToLocalLeader(cellId, request)) ?? (await this.routeSubmit(cellId, request));
+    const response = await this.routeSubmit(cellId, request);
     this.countResponse(response);
     return response;
-  }
-
-  /**
-   * The common case, without routing: the cell's replica here is in memory and leads. Its
-   * final answer is the answer; undefined (it stopped leading, or is not here) means route.
-   */
-  private async submitToLocalLeader(
-    cellId: CellId,
-    request: CellRequest,
-  ): Promise<SubmitResponse | undefined> {
-    const replica = this.table.peek(cellId);
-    if (replica === undefined || !replica.isLeader || this.busy.has(cellId) || this.retiring.has(cellId))
-      return undefined;
-    const answer = await this.submitHere(cellId, request);
-    return submitHop(answer).kind === 'final' ? answer : undefined;
   }
 
   private async routeSubmit(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
