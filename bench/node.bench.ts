@@ -1,10 +1,10 @@
 // `npm run bench:node`: the node on real processes (7 by default; `--nodes N`, every cell
 // on all of them). Measures (1) commit latency of one client on one cell, (2) throughput
 // and latency with 1, 16, 64 and 256 concurrent clients over 1,000 cells, led from one node
-// and then spread over all nodes (`--leaders`), (3) resident
-// bytes per idle cell replica, loaded and evicted (in this process), (4) time and memory
-// to create 100,000 cells on the colony. Prints what was measured, on what, and the
-// issue's etcd figures as reference (not measured here).
+// and then spread over all nodes (`--leaders`), (3) resident bytes per idle cell replica,
+// loaded and evicted (in this process), (4) time and memory to create 100,000 cells on the
+// colony. Prints what was measured, on what, and the issue's etcd figures as reference (not
+// measured here).
 // Profile the node processes with PHYSALIA_NODE_ARGS (see test/node/harness.ts).
 import { execFileSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';

@@ -80,21 +80,18 @@ function checksum(keyBytes: Uint8Array, body: Uint8Array): number {
   return crc32(body, crc32(keyBytes));
 }
 
-/**
- * Reused by `seal` for the small records (synchronous and never re-entered, so never shared
- * by two calls at once); a large body gets a writer of its own, so this one stays small.
- */
+/** Reused by `seal` (synchronous, never re-entered); replaced after a large record. */
 let sealWriter = new Writer(1024);
 const sealWriterBytesMax = 64 * 1024;
 
 /** A stored value: the checksum of key and body, then the body `writeBody` encodes (one copy). */
-function seal(keyBytes: Uint8Array, writeBody: (writer: Writer) => void, bodyBytesHint = 0): Uint8Array {
-  const writer = bodyBytesHint > sealWriterBytesMax ? new Writer(CHECKSUM_BYTES + bodyBytesHint) : sealWriter;
+function seal(keyBytes: Uint8Array, writeBody: (writer: Writer) => void): Uint8Array {
+  const writer = sealWriter;
   writer.reset();
   writer.raw(checksumPlaceholder);
   writeBody(writer);
   const sealed = writer.finish();
-  if (writer === sealWriter && sealed.byteLength > sealWriterBytesMax) sealWriter = new Writer(1024);
+  if (sealed.byteLength > sealWriterBytesMax) sealWriter = new Writer(1024);
   const body = sealed.subarray(CHECKSUM_BYTES);
   new DataView(sealed.buffer, sealed.byteOffset, CHECKSUM_BYTES).setUint32(0, checksum(keyBytes, body));
   return sealed;
@@ -224,14 +221,9 @@ export class CellStore {
     this.prefix = cellKeyPrefix(cellId);
   }
 
-  private put(
-    tag: number,
-    writeBody: (writer: Writer) => void,
-    index?: number,
-    bodyBytesHint?: number,
-  ): StorageWrite {
+  private put(tag: number, writeBody: (writer: Writer) => void, index?: number): StorageWrite {
     const k = key(this.prefix, tag, index);
-    return { kind: 'put', key: k, value: seal(k, writeBody, bodyBytesHint) };
+    return { kind: 'put', key: k, value: seal(k, writeBody) };
   }
 
   /** The whole delta (and an optional state-machine snapshot) as ONE batch, in the delta's order. */
@@ -246,7 +238,7 @@ export class CellStore {
     }
     if (stateSnapshot !== undefined) {
       const bytes = stateSnapshot.bytes;
-      writes.push(this.put(TAG_STATE_SNAPSHOT, (w) => w.raw(bytes), undefined, bytes.byteLength));
+      writes.push(this.put(TAG_STATE_SNAPSHOT, (w) => w.raw(bytes)));
       writes.push(this.put(TAG_APPLIED, (w) => w.uint(stateSnapshot.appliedIndex)));
     }
     for (const entry of delta?.entries ?? []) {

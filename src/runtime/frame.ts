@@ -33,11 +33,9 @@ export const hostIdBytesMax = 255;
 
 export type FrameKind = 'hello' | 'data' | 'batch';
 const kindCodes: Record<FrameKind, number> = { hello: 1, data: 2, batch: 3 };
-const kindOfCode: ReadonlyMap<number, FrameKind> = new Map([
-  [1, 'hello'],
-  [2, 'data'],
-  [3, 'batch'],
-]);
+const kindOfCode: ReadonlyMap<number, FrameKind> = new Map(
+  Object.entries(kindCodes).map(([kind, code]) => [code, kind as FrameKind]),
+);
 /** Bytes a batch adds before each of its payloads (the u32 length). */
 export const batchEntryHeaderBytes = 4;
 /**

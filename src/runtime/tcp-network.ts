@@ -282,18 +282,20 @@ class OutboundPeer {
   private nextFrame(): Buffer {
     const { self, limits, counters } = this.context;
     const keyring = this.context.keyring();
-    const emptyBodyBytes = frameBodyBytes(keyring.signingKeyId.length, self, this.peer, 0);
+    let count = 1;
     // A peer that has not said it reads batch frames (an older version) gets one per frame.
-    const boundBytes = this.context.sendsBatchesTo(this.peer)
-      ? Math.min(limits.frameBytesMax, limits.writeBatchBytesMax)
-      : 0;
-    let count = 0;
-    let bodyBytes = emptyBodyBytes;
-    while (count < this.queue.length) {
-      const entryBytes = batchEntryHeaderBytes + this.queue[count]!.byteLength;
-      if (count > 0 && bodyBytes + entryBytes > boundBytes) break;
-      bodyBytes += entryBytes;
-      count += 1;
+    if (this.context.sendsBatchesTo(this.peer)) {
+      const boundBytes = Math.min(limits.frameBytesMax, limits.writeBatchBytesMax);
+      let bodyBytes =
+        frameBodyBytes(keyring.signingKeyId.length, self, this.peer, 0) +
+        batchEntryHeaderBytes +
+        this.queue[0]!.byteLength;
+      while (count < this.queue.length) {
+        const entryBytes = batchEntryHeaderBytes + this.queue[count]!.byteLength;
+        if (bodyBytes + entryBytes > boundBytes) break;
+        bodyBytes += entryBytes;
+        count += 1;
+      }
     }
     const payloads = this.queue.splice(0, count);
     for (const payload of payloads) this.queuedBytes -= payload.byteLength;
@@ -347,6 +349,7 @@ export class TcpNetwork implements Network {
     this.clock = options.clock ?? new SystemClock();
     this.random = options.random ?? systemRandom();
     this.currentKeyring = options.keyring;
+    const batchFrames = options.batchFrames !== false;
     this.peerContext = {
       self,
       limits: this.limits,
@@ -356,9 +359,8 @@ export class TcpNetwork implements Network {
       addressBook: options.addressBook,
       keyring: () => this.currentKeyring,
       isClosed: () => this.closed,
-      features: options.batchFrames === false ? 0 : helloFeatureBatch,
-      sendsBatchesTo: (peer) =>
-        options.batchFrames !== false && ((this.peerFeatures.get(peer) ?? 0) & helloFeatureBatch) !== 0,
+      features: batchFrames ? helloFeatureBatch : 0,
+      sendsBatchesTo: (peer) => batchFrames && ((this.peerFeatures.get(peer) ?? 0) & helloFeatureBatch) !== 0,
     };
   }
 
