@@ -202,7 +202,8 @@ export class SwarmOperator {
   readonly problems: string[] = [];
   /** How many replicas of the cell each host has run (incarnations). */
   private readonly incarnations = new Map<string, number>();
-  private keepMoving: () => boolean = () => true;
+  /** When the workload stopped, once it has (given to `run`). */
+  private workloadStoppedAtMs: () => number | undefined = () => undefined;
 
   constructor(
     private readonly control: SwarmCellControl,
@@ -221,10 +222,7 @@ export class SwarmOperator {
    */
   async run(workloadStoppedAtMs: () => number | undefined = () => undefined): Promise<void> {
     const { world } = this.control;
-    this.keepMoving = () => {
-      const stoppedAtMs = workloadStoppedAtMs();
-      return stoppedAtMs === undefined || world.nowMs < stoppedAtMs + this.settings.moveGraceMs;
-    };
+    this.workloadStoppedAtMs = workloadStoppedAtMs;
     await this.sleep(1 + this.random.intBelow(this.settings.pauseMsMax));
     while (world.nowMs < this.settings.actionWindowMs && this.problems.length === 0) {
       await this.act(this.pickAction());
@@ -292,7 +290,7 @@ export class SwarmOperator {
     const arriving = free.slice(0, moved).map((host) => this.arrival(host));
     const targets = [...members.filter((m) => !leaving.has(m)), ...arriving].sort();
     const options = this.changeOptions();
-    const steps = await moveCell(this.control, targets, options, this.keepMoving);
+    const steps = await moveCell(this.control, targets, options, () => this.keepMoving());
     const done = steps.filter((step) => step.kind === 'done').length;
     this.counts.moveSteps += done;
     const failed = steps.find((step) => step.kind === 'failed');
@@ -308,6 +306,12 @@ export class SwarmOperator {
     this.counts.aba += arriving.filter((member) => member.includes('#')).length;
     if (options.retire === false) this.counts.deposed += moved;
     if (moved === members.length) this.counts.wholeMoves += 1;
+  }
+
+  /** A move goes on to its next step until moveGraceMs after the workload stopped. */
+  private keepMoving(): boolean {
+    const stoppedAtMs = this.workloadStoppedAtMs();
+    return stoppedAtMs === undefined || this.control.world.nowMs < stoppedAtMs + this.settings.moveGraceMs;
   }
 
   private async noop(): Promise<void> {
