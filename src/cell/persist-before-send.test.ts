@@ -141,15 +141,23 @@ describe('persist before send', () => {
     expect(answered).toBe(false);
     r.pending.shift()!.resolve();
     await settle();
-    // Chosen by n1 + n2, answered. The commit index alone waits for the next tick, and a
-    // Ready that only moves it is acted on before its write resolves.
+    // Chosen by n1 + n2, answered. The next tick announces the commit and writes nothing:
+    // the commit index alone is written only when the host asks (before an eviction).
     expect(answered).toBe(true);
     expect((await answer).kind).toBe('lease');
     expect(r.pending.length).toBe(0);
     const sentBefore = r.kinds.length;
     r.cell.tick();
     await settle();
+    expect(r.pending.length).toBe(0);
+    expect(r.kinds.slice(sentBefore).sort()).toEqual(['n2:commit', 'n3:commit']);
+    // A Ready that only moves the commit index is done with before its write resolves.
+    r.cell.saveCommitIndex();
+    await settle();
     expect(r.pending.length).toBe(1);
-    expect(r.kinds.slice(sentBefore).sort()).toEqual(['n2:commit', 'n3:commit']); // before that write resolves
+    expect(r.cell.describe().unpersistedReadies).toBe(0);
+    expect(r.cell.isQuiescent).toBe(true);
+    r.pending.shift()!.resolve();
+    await settle();
   });
 });

@@ -9,6 +9,8 @@ import { apply as applyOperation } from '../model/index.ts';
 import { commitIndexOnly, defaultReplicaOptions, initialPersistedState, Replica } from '../paxos/index.ts';
 import type {
   NodeId,
+  Outgoing,
+  PaxosMessage,
   PersistedState,
   ProposalId,
   ProposalResult,
@@ -226,6 +228,9 @@ export class CellReplica {
     }
     const replica = new CellReplica(env, full, paxos, decoded.value);
     replica.afterCall(); // replays committed entries above the snapshot
+    // Accepted entries above the stored commit index (it is written lazily): unless a leader
+    // soon tells this replica the commit, whack-a-mole finds out what was chosen.
+    replica.noteHole();
     return Promise.resolve(replica);
   }
 
@@ -255,6 +260,17 @@ export class CellReplica {
       state,
       applied as LogIndex,
     );
+  }
+
+  /**
+   * Writes the commit index if it moved since it was last written (it is otherwise written
+   * only with the replica's next write). The host calls this before it evicts the replica and
+   * at shutdown, so a reload starts from what this replica had learned.
+   */
+  saveCommitIndex(): void {
+    if (this.closed || this.failure !== undefined) return;
+    this.paxos.saveCommitIndex();
+    this.afterCall();
   }
 
   /** Drops in-memory state. Requests not yet proposed get `unavailable`; proposed ones `outcome-unknown`. */
@@ -326,11 +342,15 @@ export class CellReplica {
     // Runs on every message and tick: reads the replica's fields, builds no view.
     const paxos = this.paxos;
     const commitIndex = paxos.knownCommitIndex;
-    if (paxos.roleKind !== 'follower' || paxos.lastLogIndex <= commitIndex || !this.membership().isMember) {
+    if (paxos.roleKind !== 'follower' || paxos.lastLogIndex <= commitIndex) {
       this.hole = undefined;
       return;
     }
     if (this.hole !== undefined && this.hole.commitIndex === commitIndex) return;
+    if (!paxos.currentMembers().includes(this.env.self)) {
+      this.hole = undefined;
+      return;
+    }
     const base = this.options.electionTimeoutTicks;
     const deadlineTick = this.ticks + base + this.holeRandom.intBelow(2 * base + 1);
     this.hole = { commitIndex, deadlineTick };
@@ -621,10 +641,7 @@ export class CellReplica {
     if (this.closed || this.failure !== undefined) return;
     const ready = this.paxos.takeReady();
     // A leader's accepts leave now, in parallel with its own write (rule 0 on Ready).
-    for (const outgoing of ready.earlyMessages) {
-      this.counters.messagesSent += 1;
-      this.env.send(outgoing.to, encodePaxosEnvelope(outgoing.message));
-    }
+    this.sendAll(ready.earlyMessages);
     const empty =
       ready.persist === undefined &&
       ready.messages.length === 0 &&
@@ -681,12 +698,23 @@ export class CellReplica {
     }
   }
 
+  /** Sends a Ready's messages, encoding a broadcast (one object, consecutive peers) once. */
+  private sendAll(messages: readonly Outgoing[]): void {
+    let last: PaxosMessage | undefined;
+    let encoded: Uint8Array | undefined;
+    for (const outgoing of messages) {
+      if (outgoing.message !== last || encoded === undefined) {
+        last = outgoing.message;
+        encoded = encodePaxosEnvelope(outgoing.message);
+      }
+      this.counters.messagesSent += 1;
+      this.env.send(outgoing.to, encoded);
+    }
+  }
+
   private process(item: ReadyInFlight): void {
     const { ready } = item;
-    for (const outgoing of ready.messages) {
-      this.counters.messagesSent += 1;
-      this.env.send(outgoing.to, encodePaxosEnvelope(outgoing.message));
-    }
+    this.sendAll(ready.messages);
     if (item.install !== undefined) this.installState(item.install);
     for (const entry of ready.committed) {
       const applied = applyEntry(this.state, entry);
@@ -698,7 +726,7 @@ export class CellReplica {
       this.options.onApplied?.(applied.index, cellDigestHex(this.state));
     }
     for (const result of ready.proposalResults) this.answerProposal(result);
-    this.appliedThisReady.clear();
+    if (this.appliedThisReady.size > 0) this.appliedThisReady.clear();
     for (const peer of ready.snapshotsToSend) this.sendSnapshot(peer);
     // This Ready's entries are durable: the leader's own votes for them count now.
     for (const own of ready.ownAccepts) this.paxos.ownAcceptDurable(own);

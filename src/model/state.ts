@@ -1,7 +1,7 @@
 // One cell's state: a persistent ordered map of key -> (value, version), the partition's
 // byte total and an incrementally maintained digest of every entry. States are immutable:
 // applying returns a new state, so any earlier state is a free snapshot.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ByteWriter } from './codec-io.ts';
 import { logIndex, utf8ByteLength } from './keys.ts';
 import type { Key, LogIndex } from './keys.ts';
@@ -58,7 +58,7 @@ export function entryHash(key: Key, value: Value, version: LogIndex): bigint {
   entryWriter.text(key);
   writeValue(entryWriter, value);
   entryWriter.uint(version);
-  return BigInt(`0x${createHash('sha256').update(entryWriter.view()).digest('hex')}`);
+  return BigInt(`0x${hash('sha256', entryWriter.view(), 'hex')}`);
 }
 
 export function makeEntry(key: Key, value: Value, version: LogIndex): EntryRecord {

@@ -40,6 +40,8 @@ export interface CellReplicaLike {
   /** The membership this replica knows (of the next index), and whether it was removed. */
   membership(): CellMembershipStatus;
   describe(): CellDescription;
+  /** Writes what the replica keeps only lazily (its commit index); called before evicting it. */
+  saveCommitIndex(): void;
   close(): void;
 }
 

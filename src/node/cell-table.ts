@@ -166,15 +166,24 @@ export class CellTable {
       if (slot.state !== 'ready' || this.active.has(cellId) || !slot.replica.isQuiescent) continue;
       const over = this.readyCount > this.limits.cellsInMemoryMax;
       if (!over && slot.lastActiveMs > idleBeforeMs) return; // LRU order: the rest are younger
+      slot.replica.saveCommitIndex();
       this.drop(cellId, slot);
       this.events.evicted(cellId);
     }
   }
 
-  /** Closes every replica (node shutdown). Pending requests are answered by the replicas. */
+  /**
+   * Closes every replica (node shutdown), after asking each to write its commit index (the
+   * node closes storage after this, which commits those writes). Pending requests are
+   * answered by the replicas.
+   */
   closeAll(): void {
     this.closed = true;
-    for (const [cellId, slot] of [...this.slots]) if (slot.state === 'ready') this.drop(cellId, slot);
+    for (const [cellId, slot] of [...this.slots]) {
+      if (slot.state !== 'ready') continue;
+      slot.replica.saveCommitIndex();
+      this.drop(cellId, slot);
+    }
   }
 
   private touch(cellId: CellId, slot: ReadySlot): void {

@@ -36,6 +36,9 @@ const kindCodes = {
 
 const valueCodes = { noop: 0, payload: 1, config: 2 } as const;
 
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 class Writer {
   private bytes: number[] = [];
   u8(value: number): void {
@@ -55,7 +58,7 @@ class Writer {
     for (const byte of data) this.bytes.push(byte);
   }
   text(value: string): void {
-    this.raw(new TextEncoder().encode(value));
+    this.raw(utf8Encoder.encode(value));
   }
   finish(): Uint8Array {
     return Uint8Array.from(this.bytes);
@@ -106,7 +109,7 @@ class Reader {
     const bytes = this.raw();
     if (bytes.length > maxBytes) throw new DecodeFailure('badValue', 'string too long');
     try {
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+      return utf8Decoder.decode(bytes);
     } catch {
       throw new DecodeFailure('badValue', 'invalid UTF-8');
     }

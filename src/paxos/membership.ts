@@ -66,11 +66,29 @@ export class MembershipHistory {
     return this.records.map((r) => ({ effectiveFrom: r.effectiveFrom, members: [...r.members] }));
   }
 
-  /** Every node that votes anywhere in `[from, to]`, sorted. */
+  /**
+   * Every node that votes anywhere in `[from, to]`, sorted. Read on every commit a leader
+   * announces: with one membership in the range (the usual case) it allocates nothing.
+   */
   membersBetween(from: LogIndex, to: LogIndex): readonly NodeId[] {
+    let first = 0;
+    while (first + 1 < this.records.length && this.records[first + 1]!.effectiveFrom <= from) first += 1;
+    let last = first;
+    while (last + 1 < this.records.length && this.records[last + 1]!.effectiveFrom <= to) last += 1;
+    if (first === last) return this.sortedMembers(this.records[first]!);
     const all = new Set<NodeId>();
-    for (let i: number = from; i <= to; i += 1) for (const m of this.membersAt(i as LogIndex)) all.add(m);
+    for (let i = first; i <= last; i += 1) for (const m of this.records[i]!.members) all.add(m);
     return [...all].sort();
+  }
+
+  /** The sorted members of the record asked for last (plain data: the explorer clones histories). */
+  private sortedCache: { readonly record: ConfigRecord; readonly members: readonly NodeId[] } | undefined;
+
+  private sortedMembers(record: ConfigRecord): readonly NodeId[] {
+    if (this.sortedCache?.record !== record) {
+      this.sortedCache = { record, members: Object.freeze([...new Set(record.members)].sort()) };
+    }
+    return this.sortedCache.members;
   }
 }
 

@@ -132,6 +132,10 @@ export function applyPersistDelta(state: PersistedState, delta: PersistDelta): P
 }
 
 /** One outgoing message. */
+/**
+ * One message to one peer. A message for several peers (a broadcast) is one object in
+ * consecutive Outgoings, so that the shell can encode it once.
+ */
 export interface Outgoing {
   readonly to: NodeId;
   readonly message: PaxosMessage;

@@ -137,11 +137,13 @@ export class Replica {
   private persistPromised = false;
   private persistCommit = false;
   /**
-   * A commit index alone is written at the next tick (or with the next write), not at once:
-   * it is only a hint after a restart, and a write of its own would queue the next entry's
-   * write behind it on the leader's disk.
+   * A commit index is written with the next write of this replica, or alone when the host
+   * asks (`saveCommitIndex`, before it evicts the replica or shuts down), never on a timer.
+   * It is only a hint after a restart: a replica that lost it relearns it from the leader's
+   * next accept or commit, or from a catch-up. A write of its own for every commit cost
+   * every replica a second storage write per commit (Raft keeps it volatile altogether).
    */
-  private commitPersistDue = false;
+  private commitSaveRequested = false;
   private persistSnapshot: SnapshotMeta | undefined;
   private readonly persistEntries = new Map<number, LogEntry>();
   private messages: Outgoing[] = [];
@@ -219,7 +221,6 @@ export class Replica {
   /** Advances time by one tick. Does no work unless the last Ready said `wantsTick`. */
   tick(): void {
     this.now += 1;
-    if (this.persistCommit) this.commitPersistDue = true;
     if (this.wantsTick()) {
       this.tickRole();
       this.tickCatchup();
@@ -317,7 +318,7 @@ export class Replica {
       snapshotsToSend: this.snapshotsToSend.size === 0 ? none : [...this.snapshotsToSend].sort(),
       wantsTick: this.wantsTick(),
     };
-    this.snapshotsToSend.clear();
+    if (this.snapshotsToSend.size > 0) this.snapshotsToSend.clear();
     return ready;
   }
 
@@ -332,6 +333,14 @@ export class Replica {
   }
 
   /** The highest index this replica knows chosen. */
+  /**
+   * Asks for the commit index to be written with the next Ready even if nothing else is
+   * (the host calls it before evicting the replica, or at shutdown). No-op when it is saved.
+   */
+  saveCommitIndex(): void {
+    if (this.persistCommit) this.commitSaveRequested = true;
+  }
+
   get knownCommitIndex(): number {
     return this.commitIndex;
   }
@@ -346,9 +355,7 @@ export class Replica {
           role.recovery.size > 0 ||
           this.queue.length > 0 ||
           this.commitIndex > role.announcedCommit));
-    return (
-      roleBusy || this.catchup !== undefined || this.campaignDeadline !== undefined || this.persistCommit
-    );
+    return roleBusy || this.catchup !== undefined || this.campaignDeadline !== undefined;
   }
 
   /** The voters of `index` as the log says; the only way the protocol reads membership. */
@@ -714,9 +721,11 @@ export class Replica {
     // A first send reaches every member: it announces the commit index it carries to them.
     if (this.role.kind === 'leader' && flight.acks.size === 0 && this.coversCommitAudience(members))
       this.role.announcedCommit = Math.max(this.role.announcedCommit, this.commitIndex) as LogIndex;
+    // One message object for every member: the shell encodes it once (see Outgoing).
+    const accept: PaxosMessage = { kind: 'accept', entry: flight.entry, commitIndex: this.commitIndex };
     for (const member of members) {
       if (member === this.options.self || flight.acks.has(member)) continue;
-      this.send(member, { kind: 'accept', entry: flight.entry, commitIndex: this.commitIndex });
+      this.send(member, accept);
     }
   }
 
@@ -811,9 +820,10 @@ export class Replica {
 
   private broadcastCommit(leader: Extract<Role, { kind: 'leader' }>): void {
     leader.announcedCommit = this.commitIndex;
+    const commit: PaxosMessage = { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex };
     for (const member of this.commitAudience()) {
       if (member === this.options.self) continue;
-      this.send(member, { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex });
+      this.send(member, commit);
     }
   }
 
@@ -1064,8 +1074,8 @@ export class Replica {
 
   private takePersist(): PersistDelta | undefined {
     const others = this.persistPromised || this.persistSnapshot !== undefined || this.persistEntries.size > 0;
-    if (!others && !(this.persistCommit && this.commitPersistDue)) return undefined;
-    this.commitPersistDue = false;
+    if (!others && !(this.persistCommit && this.commitSaveRequested)) return undefined;
+    this.commitSaveRequested = false;
     const entries = [...this.persistEntries.values()].sort((a, b) => a.index - b.index);
     const delta: PersistDelta = {
       entries,
@@ -1076,14 +1086,14 @@ export class Replica {
     this.persistPromised = false;
     this.persistCommit = false;
     this.persistSnapshot = undefined;
-    this.persistEntries.clear();
+    if (this.persistEntries.size > 0) this.persistEntries.clear();
     return delta;
   }
 
   private afterStep(): void {
     if (this.ledger === undefined) return;
     checkReplicaInvariants(this.inspect(), this.ledger, this.touched);
-    this.touched.clear();
+    if (this.touched.size > 0) this.touched.clear();
   }
 }
 
