@@ -6,6 +6,7 @@ import { nodeId } from '../paxos/index.ts';
 import { checkHistoryLinearizable, HistoryRecorder } from '../simworld/checkers/index.ts';
 import type { NodeId } from '../paxos/index.ts';
 import type { SimColony } from './testing/sim-colony.ts';
+import type { CellSummary } from './wire.ts';
 import {
   cell,
   committed,
@@ -112,6 +113,45 @@ describe('node in the simulator (7 hosts, many cells per node)', () => {
     const loaded = colony.names.map((name) => colony.node(name).metrics().cellsLoaded);
     expect(loaded.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(30);
     for (const name of colony.names) expect(colony.node(name).metrics().cellsInMemory).toBeLessThanOrEqual(8);
+  });
+
+  it('a replica evicted after it learned a commit reloads with it (the commit index is saved first)', async () => {
+    // The commit index is written lazily (with a replica's next write, or before eviction):
+    // a member that applied the last write before it was evicted must still have it.
+    const colony = simColony({ seed: 6, limits: { idleEvictMs: 2_000 } });
+    await createCells(colony, 12);
+    for (let index = 0; index < 12; index += 1)
+      for (let round = 1; round <= 3; round += 1)
+        expect(
+          committed(
+            await submitUntilCommitted(
+              colony,
+              'n1',
+              cell(`c${index}`),
+              putRequest('v', BigInt(index * 10 + round)),
+            ),
+          ),
+        ).toBe(true);
+    const describeAll = async () => {
+      const summaries: CellSummary[] = [];
+      for (let index = 0; index < 12; index += 1)
+        for (const member of rotatingMembers(colony, index)) {
+          const described = await colony.world.settle(colony.node(member).describeCell(cell(`c${index}`)));
+          if (described.kind !== 'described' || described.answeredBy !== member)
+            throw new Error('not described');
+          summaries.push(described.summary);
+        }
+      return summaries.map(({ appliedIndex, commitIndex, digest }) => ({
+        appliedIndex,
+        commitIndex,
+        digest,
+      }));
+    };
+    await colony.world.runFor(500); // every member has heard and applied the last commit
+    const inMemory = await describeAll();
+    await colony.world.runFor(10_000);
+    for (const name of colony.names) expect(colony.node(name).metrics().cellsInMemory).toBe(0);
+    expect(await describeAll()).toEqual(inMemory); // loaded from disk
   });
 
   it('answers with a forwarding pointer after a cell left a node, until the pointer expires (§2.5)', async () => {
