@@ -600,8 +600,28 @@ export class Node implements NodeService {
 
   private send(to: NodeId, message: NodeMessage): void {
     if (this.closed || this.blocked.has(to)) return;
+    this.sendEncoded(to, encodeNodeMessage(message));
+  }
+
+  private sendEncoded(to: NodeId, bytes: Uint8Array): void {
+    if (this.closed || this.blocked.has(to)) return;
     this.counters.framesSent += 1;
-    this.env.network.send(to as string as HostId, encodeNodeMessage(message));
+    this.env.network.send(to as string as HostId, bytes);
+  }
+
+  /**
+   * The last plain cell message encoded, by its cell and payload: a replica broadcasts one
+   * payload object to its peers one after another, and the node encodes it once for all.
+   */
+  private lastCellMessage: { cellId: CellId; payload: Uint8Array; bytes: Uint8Array } | undefined;
+
+  private sendCellPayload(to: NodeId, cellId: CellId, payload: Uint8Array): void {
+    let last = this.lastCellMessage;
+    if (last === undefined || last.payload !== payload || last.cellId !== cellId) {
+      last = { cellId, payload, bytes: encodeNodeMessage({ kind: 'cell', cellId, payload }) };
+      this.lastCellMessage = last;
+    }
+    this.sendEncoded(to, last.bytes);
   }
 
   /** The environment of the cell's replica that runs as member `self`. */
@@ -616,7 +636,7 @@ export class Node implements NodeService {
       send: (to, payload) => {
         const host = hostOfMember(to) as NodeId;
         // Plain frames between plain ids; addressed frames when either side is an incarnation.
-        if (plain && host === to) this.send(host, { kind: 'cell', cellId, payload });
+        if (plain && host === to) this.sendCellPayload(host, cellId, payload);
         else this.send(host, { kind: 'cell-to', cellId, to, from: self, payload });
       },
     };

@@ -379,10 +379,13 @@ function writeBody(writer: ByteWriter, message: NodeMessage): void {
   }
 }
 
-/** The deterministic bytes of one node message. */
+/** Reused by encodeNodeMessage (synchronous, so never shared by two calls at once). */
+const scratchWriter = new ByteWriter(4096);
+
+/** The deterministic bytes of one node message (one allocation: the result). */
 export function encodeNodeMessage(message: NodeMessage): Uint8Array {
-  const payloadBytes = message.kind === 'cell' || message.kind === 'cell-to' ? message.payload.length : 0;
-  const writer = new ByteWriter(64 + payloadBytes);
+  const writer = scratchWriter;
+  writer.reset();
   writer.byte(nodeWireVersion).byte(kindTags[message.kind]);
   writer.text('cellId' in message ? message.cellId : '');
   writeBody(writer, message);

@@ -306,6 +306,9 @@ export class SimNetwork {
     }
     this.inFlight.set(target.id, queued + 1);
     if (transit.corrupt && transit.deliverCorrupt && payload.byteLength > 0) {
+      // A copy: the sender may have handed the same bytes to other peers, and a network
+      // never writes into the sender's memory.
+      payload = payload.slice();
       const index = this.random.intBelow(payload.byteLength);
       payload[index] = payload[index]! ^ (1 + this.random.intBelow(255));
     }
