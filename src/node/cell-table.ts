@@ -80,6 +80,17 @@ export class CellTable {
     return this.slots.get(cellId)?.self;
   }
 
+  /**
+   * The replica if it is in memory and runs as `self`, marked as just used (the hot path of
+   * every peer message; the caller calls afterCall after handing it work).
+   */
+  touchLoaded(cellId: CellId, self: NodeId): CellReplicaLike | undefined {
+    const slot = this.slots.get(cellId);
+    if (slot?.state !== 'ready' || slot.self !== self) return undefined;
+    this.touch(cellId, slot);
+    return slot.replica;
+  }
+
   /** Runs `work` with the replica now if in memory, after loading if not (when `hosted`). */
   withReplica(cellId: CellId, hosted: () => boolean, work: ReplicaWork): void {
     const slot = this.slots.get(cellId);

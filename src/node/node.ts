@@ -505,6 +505,13 @@ export class Node implements NodeService {
 
   /** A cell message from member `from` to member `to`: delivered only to the replica running as `to`. */
   private onCellMessage(cellId: CellId, from: NodeId, to: NodeId, payload: Uint8Array): void {
+    // In memory as the member addressed (almost every message): no closures.
+    const loaded = this.table.touchLoaded(cellId, to);
+    if (loaded !== undefined) {
+      loaded.receive(from, payload);
+      this.table.afterCall(cellId, loaded);
+      return;
+    }
     let reason: FrameDropReason = 'cell-load-failed';
     const hosted = (): boolean => {
       const record = this.registry.hosted(cellId);

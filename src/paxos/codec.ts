@@ -98,15 +98,20 @@ class Reader {
     }
     throw new DecodeFailure('badValue', 'integer too long');
   }
+  /** Length-prefixed bytes, copied (a caller may keep them; the input is a whole frame). */
   raw(): Uint8Array {
+    return this.view().slice();
+  }
+  /** Length-prefixed bytes as a view of the input (valid while the input is). */
+  view(): Uint8Array {
     const length = this.uint();
     if (length > this.data.length - this.offset) throw new DecodeFailure('truncated', 'bytes');
-    const out = this.data.slice(this.offset, this.offset + length);
+    const out = this.data.subarray(this.offset, this.offset + length);
     this.offset += length;
     return out;
   }
   text(maxBytes: number): string {
-    const bytes = this.raw();
+    const bytes = this.view(); // decoded into a string: no copy needed
     if (bytes.length > maxBytes) throw new DecodeFailure('badValue', 'string too long');
     try {
       return utf8Decoder.decode(bytes);

@@ -308,8 +308,19 @@ export class Replica {
       committed = entries;
     }
     this.appliedIndex = this.commitIndex;
+    const persist = this.takePersist();
+    if (
+      persist === undefined &&
+      committed === none &&
+      this.messages.length === 0 &&
+      this.earlyMessages.length === 0 &&
+      this.ownAccepts.length === 0 &&
+      this.results.length === 0 &&
+      this.snapshotsToSend.size === 0
+    )
+      return this.wantsTick() ? emptyReadyWantingTicks : emptyReady;
     const ready: Ready = {
-      persist: this.takePersist(),
+      persist,
       messages: takeAll(this.messages),
       earlyMessages: takeAll(this.earlyMessages),
       ownAccepts: takeAll(this.ownAccepts),
@@ -1099,6 +1110,19 @@ export class Replica {
 
 /** An empty part of a Ready: shared and frozen, so nobody can add to it. */
 const none: readonly never[] = Object.freeze([]);
+
+/** The Ready of a step that produced nothing (most ticks): shared, so it costs nothing. */
+const emptyReady: Ready = Object.freeze({
+  persist: undefined,
+  messages: none,
+  earlyMessages: none,
+  ownAccepts: none,
+  committed: none,
+  proposalResults: none,
+  snapshotsToSend: none,
+  wantsTick: false,
+});
+const emptyReadyWantingTicks: Ready = Object.freeze({ ...emptyReady, wantsTick: true });
 
 /** Moves every item out of `pending` into a new array (`none` when there are none). */
 function takeAll<T>(pending: T[]): readonly T[] {
