@@ -343,7 +343,6 @@ export class Replica {
     return this.lastIndex;
   }
 
-  /** The highest index this replica knows chosen. */
   /**
    * Asks for the commit index to be written with the next Ready even if nothing else is
    * (the host calls it before evicting the replica, or at shutdown). No-op when it is saved.
@@ -352,6 +351,7 @@ export class Replica {
     if (this.persistCommit) this.commitSaveRequested = true;
   }
 
+  /** The highest index this replica knows chosen. */
   get knownCommitIndex(): number {
     return this.commitIndex;
   }
