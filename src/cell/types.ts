@@ -23,7 +23,11 @@ export interface CellEnv {
   readonly clock: Clock;
   /** Forked per cell by the host; seeds election jitter. */
   readonly random: Random;
-  /** Sends one cell message to the same cell on another node (best effort). */
+  /**
+   * Sends one cell message to the same cell on another node (best effort). A broadcast is
+   * one bytes object passed for each peer in a row, never changed after: a host may wrap it
+   * once for all of them.
+   */
   send(to: NodeId, message: Uint8Array): void;
 }
 

@@ -606,7 +606,6 @@ export class Node implements NodeService {
   // ---- Sending and liveness -----------------------------------------------------------
 
   private send(to: NodeId, message: NodeMessage): void {
-    if (this.closed || this.blocked.has(to)) return;
     this.sendEncoded(to, encodeNodeMessage(message));
   }
 
@@ -618,7 +617,8 @@ export class Node implements NodeService {
 
   /**
    * The last plain cell message encoded, by its cell and payload: a replica broadcasts one
-   * payload object to its peers one after another, and the node encodes it once for all.
+   * payload object to its peers one after another (CellEnv.send), and the node encodes it
+   * once for all.
    */
   private lastCellMessage: { cellId: CellId; payload: Uint8Array; bytes: Uint8Array } | undefined;
 
