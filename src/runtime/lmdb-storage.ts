@@ -1,5 +1,6 @@
 // The real Storage: one LMDB environment per node (the `lmdb` package), fsync'd before a
-// write's promise resolves, with explicit group commit and an overlay for read-your-writes.
+// write's promise resolves, with group commit at the end of each event-loop turn (on the
+// main thread, after the turn's messages have left) and an overlay for read-your-writes.
 import { statfsSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
 import {
@@ -9,6 +10,7 @@ import {
   type StorageRange,
   type StorageWrite,
 } from '../env/index.ts';
+import { atTurnEnd } from './turn-end.ts';
 
 /** LMDB's largest key with the default page size; an empty key is not allowed either. */
 export const storageKeyBytesMax = 1978;
@@ -95,22 +97,11 @@ export function storageErrorFrom(error: unknown): StorageError {
 }
 
 /**
- * lmdb-js rejects a failed commit with a generic error whose `commitError` is a promise
- * rejected with the real one (with its errno); it must be awaited (or it is an unhandled
- * rejection) to tell a full disk from other I/O errors.
+ * The typed error of a failed commit. LMDB reports a short write as EIO, which is how a full
+ * disk often shows: so an I/O error with almost no free space left is reported as a full disk.
  */
-async function commitFailure(error: unknown, path: string): Promise<StorageError> {
-  let failure = storageErrorFrom(error);
-  const detail = (error as { commitError?: unknown } | null)?.commitError;
-  if (detail instanceof Promise) {
-    try {
-      await detail;
-    } catch (cause) {
-      failure = storageErrorFrom(cause);
-    }
-  }
-  // LMDB reports a short write as EIO, which is how a full disk often shows: so an I/O
-  // error with almost no free space left is reported as a full disk.
+function syncCommitFailure(error: unknown, path: string): StorageError {
+  const failure = storageErrorFrom(error);
   if (failure.kind === 'io-error' && freeBytes(path) < lowFreeSpaceBytes) {
     return new StorageError('disk-full', `${failure.message} (free space below ${lowFreeSpaceBytes} bytes)`);
   }
@@ -129,8 +120,6 @@ function freeBytes(path: string): number {
   }
 }
 
-function ignore(): void {}
-
 function validateBatch(batch: readonly StorageWrite[]): string | undefined {
   for (const write of batch) {
     const length = write.key.byteLength;
@@ -147,7 +136,6 @@ export class LmdbStorage implements Storage {
   private queued: PendingBatch[] = [];
   private nextSequence = 0;
   private flushScheduled = false;
-  private inFlight: Promise<void> | undefined;
   private closed = false;
   private commits = 0;
   private batchesCommitted = 0;
@@ -227,10 +215,7 @@ export class LmdbStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.inFlight !== undefined || this.queued.length > 0) {
-      if (this.inFlight === undefined) this.flush();
-      await this.inFlight;
-    }
+    this.flushAll();
     await this.db.close();
   }
 
@@ -238,17 +223,27 @@ export class LmdbStorage implements Storage {
     if (this.closed) throw new StorageError('closed', 'storage is closed');
   }
 
-  /** Flushes at the end of this event-loop turn, unless a commit is already running. */
+  /** Commits at the end of this event-loop turn, after its messages have left. */
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight !== undefined) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    atTurnEnd('commit', () => {
       this.flushScheduled = false;
-      if (this.inFlight === undefined) this.flush();
+      this.flushAll();
     });
   }
 
-  /** Commits the queued batches (up to the group bound) in one LMDB transaction. */
+  /** Commits every queued batch, in transactions of at most the group bound. */
+  private flushAll(): void {
+    while (this.queued.length > 0) this.flush();
+  }
+
+  /**
+   * Commits the queued batches (up to the group bound) in one LMDB transaction, on this
+   * thread: `transactionSync` returns once LMDB has synced the data pages and the meta page.
+   * Blocking for the sync costs this thread what handing the commit to lmdb-js's write
+   * thread and back would cost in wake-ups, and leaves the core to the other processes.
+   */
   private flush(): void {
     const group = this.queued.slice(0, this.groupBatchesMax);
     this.queued = this.queued.slice(group.length);
@@ -256,32 +251,28 @@ export class LmdbStorage implements Storage {
     this.groupBatchesLargest = Math.max(this.groupBatchesLargest, group.length);
     const db = this.db;
     const startedMs = performance.now();
-    // One explicit batch is one atomic transaction, run wholly on lmdb-js's write thread
-    // (a `transaction` callback would also wait for this busy main thread mid-commit).
-    const committed = db.batch(() => {
-      for (const batch of group) {
-        for (const write of batch.writes) {
-          if (write.kind === 'put') void db.put(asBuffer(write.key), asBuffer(write.value));
-          else void db.remove(asBuffer(write.key));
+    let failure: StorageError | undefined;
+    try {
+      db.transactionSync(() => {
+        for (const batch of group) {
+          for (const write of batch.writes) {
+            if (write.kind === 'put') db.putSync(asBuffer(write.key), asBuffer(write.value));
+            else db.removeSync(asBuffer(write.key));
+          }
         }
-      }
-    });
-    // lmdb-js also rejects an internal per-turn commit promise when a commit fails, with no
-    // handler attached (an unhandled rejection would end the process). It is created in an
-    // immediate queued by the batch, so this immediate, queued after it, can handle it.
-    setImmediate(() => void db.committed.then(ignore, ignore));
-    this.inFlight = committed.then(
-      () => {
-        const elapsedMs = performance.now() - startedMs;
-        this.commitMsTotal += elapsedMs;
-        this.commitMsMax = Math.max(this.commitMsMax, elapsedMs);
-        this.settle(group, undefined);
-      },
-      async (error: unknown) => this.settle(group, await commitFailure(error, this.path)),
-    );
+      });
+    } catch (error) {
+      failure = syncCommitFailure(error, this.path);
+    }
+    if (failure === undefined) {
+      const elapsedMs = performance.now() - startedMs;
+      this.commitMsTotal += elapsedMs;
+      this.commitMsMax = Math.max(this.commitMsMax, elapsedMs);
+    }
+    this.settle(group, failure);
   }
 
-  /** Acknowledges (or fails) a group, clears its overlay entries, and starts the next. */
+  /** Acknowledges (or fails) a group and clears its overlay entries. */
   private settle(group: readonly PendingBatch[], error: StorageError | undefined): void {
     this.commits += error === undefined ? 1 : 0;
     const first = group[0]!.sequence;
@@ -289,8 +280,6 @@ export class LmdbStorage implements Storage {
     for (const [key, entry] of this.overlay) {
       if (entry.sequence >= first && entry.sequence <= last) this.overlay.delete(key);
     }
-    this.inFlight = undefined;
-    if (this.queued.length > 0 && !this.closed) this.flush();
     for (const batch of group) {
       if (error === undefined) {
         this.batchesCommitted += 1;

@@ -26,6 +26,7 @@ import {
 import { loadKeyringFile, type Keyring, type KeyringResult } from './keyring.ts';
 import { SystemClock } from './system-clock.ts';
 import { systemRandom } from './system-random.ts';
+import { atTurnEnd } from './turn-end.ts';
 
 /** Why a `send` was dropped before reaching the wire. */
 export type SendDropReason = 'queue-full' | 'payload-too-large' | 'unknown-peer' | 'closed';
@@ -173,7 +174,7 @@ class OutboundPeer {
       // Messages sent anywhere in this event-loop turn (every I/O callback of its poll
       // phase) go out together right after it.
       this.flushQueued = true;
-      setImmediate(() => {
+      atTurnEnd('send', () => {
         this.flushQueued = false;
         this.flush();
       });
