@@ -243,6 +243,9 @@ export class LmdbStorage implements Storage {
    * thread: `transactionSync` returns once LMDB has synced the data pages and the meta page.
    * Blocking for the sync costs this thread what handing the commit to lmdb-js's write
    * thread and back would cost in wake-ups, and leaves the core to the other processes.
+   * This class must never use lmdb-js's asynchronous writes (`put`, `batch` outside a
+   * transaction): once its write thread exists, `transactionSync` may join that thread's
+   * open transaction and return before anything is synced.
    */
   private flush(): void {
     const group = this.queued.slice(0, this.groupBatchesMax);
