@@ -1,11 +1,19 @@
 // Prometheus metrics of one node's API (prom-client, one registry per server): HTTP requests
-// and latencies by route, plus the node's own counters (commits, rejections, dropped frames, cells).
+// and latencies by route, the node's own counters (commits, rejections, dropped frames,
+// cells), and its durable store's commits (duration with fsync, batches per commit).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeService } from '../node/index.ts';
 import { frameDropReasons } from '../node/service.ts';
 
 /** Latency buckets in seconds: sub-millisecond commits up to multi-second timeouts. */
 const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Storage commit durations in seconds, fsync included: from a fast disk to a stalling one. */
+const storageCommitBucketsSeconds = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5,
+];
+/** Batches (one per replica write) that shared one storage commit. */
+const batchesPerCommitBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
 
 export interface ApiMetrics {
   readonly registry: Registry;
@@ -29,6 +37,51 @@ export interface TransportCounters {
   readonly sendsDropped: Readonly<Record<string, number>>;
 }
 
+/** A node's durable store as metrics see it (a real node's LmdbStorage). */
+export interface StorageMetricsSource {
+  counters(): { readonly commits: number; readonly batchesCommitted: number; readonly batchesFailed: number };
+  /** Calls `observer` after every successful commit with its duration and batch count. */
+  onCommit(observer: (durationMs: number, batches: number) => void): void;
+}
+
+/** Exports the store's commits: etcd users watch the same thing as backend commit duration. */
+function storageMetrics(registry: Registry, storage: StorageMetricsSource): void {
+  const duration = new Histogram({
+    name: 'physalia_storage_commit_duration_seconds',
+    help: 'Storage commits (one LMDB transaction each), from start to fsync done; the node waits for them',
+    buckets: storageCommitBucketsSeconds,
+    registers: [registry],
+  });
+  const batches = new Histogram({
+    name: 'physalia_storage_batches_per_commit',
+    help: 'Write batches that shared one storage commit (group commit)',
+    buckets: batchesPerCommitBuckets,
+    registers: [registry],
+  });
+  storage.onCommit((durationMs, count) => {
+    duration.observe(durationMs / 1000);
+    batches.observe(count);
+  });
+  nodeGauge(
+    registry,
+    'physalia_storage_commits_total',
+    'Storage commits done',
+    () => storage.counters().commits,
+  );
+  nodeGauge(
+    registry,
+    'physalia_storage_batches_committed_total',
+    'Write batches made durable',
+    () => storage.counters().batchesCommitted,
+  );
+  nodeGauge(
+    registry,
+    'physalia_storage_batches_failed_total',
+    'Write batches that failed (full disk, I/O error); each fails its replica',
+    () => storage.counters().batchesFailed,
+  );
+}
+
 function reasonGauge(
   registry: Registry,
   name: string,
@@ -46,7 +99,11 @@ function reasonGauge(
   });
 }
 
-export function createApiMetrics(node: NodeService, transport?: () => TransportCounters): ApiMetrics {
+export function createApiMetrics(
+  node: NodeService,
+  transport?: () => TransportCounters,
+  storage?: StorageMetricsSource,
+): ApiMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.self });
   const requests = new Counter({
@@ -142,6 +199,7 @@ export function createApiMetrics(node: NodeService, transport?: () => TransportC
       () => transport().sendsDropped,
     );
   }
+  if (storage !== undefined) storageMetrics(registry, storage);
   return {
     registry,
     observe(route, method, status, seconds) {

@@ -321,5 +321,30 @@ describe('HTTP API', () => {
     expect(metrics.text).toContain('physalia_http_request_duration_seconds_bucket');
     expect(metrics.text).toMatch(/physalia_cells_hosted\{node="n1"\} 2/);
     expect(metrics.text).toContain('physalia_frames_dropped_total{reason="malformed",node="n1"} 0');
+    expect(metrics.text).not.toContain('physalia_storage_');
+  });
+
+  it("exports the durable store's commits: duration with fsync, batches per commit, counters", async () => {
+    let observer: ((durationMs: number, batches: number) => void) | undefined;
+    const storage = {
+      counters: () => ({ commits: 2, batchesCommitted: 40, batchesFailed: 1 }),
+      onCommit: (observe: (durationMs: number, batches: number) => void) => {
+        observer = observe;
+      },
+    };
+    await app.close();
+    app = buildApiServer({ node, topology: gridTopology(), clock: new AutoClock(), storage });
+    observer?.(0.3, 1);
+    observer?.(7, 39);
+    const { text } = await call('GET', '/metrics');
+    const line = (name: string): string | undefined => text.split('\n').find((row) => row.startsWith(name));
+    expect(line('physalia_storage_commit_duration_seconds_bucket{le="0.0005",node="n1"}')).toMatch(/ 1$/);
+    expect(line('physalia_storage_commit_duration_seconds_bucket{le="0.01",node="n1"}')).toMatch(/ 2$/);
+    expect(line('physalia_storage_commit_duration_seconds_count{node="n1"}')).toMatch(/ 2$/);
+    expect(line('physalia_storage_batches_per_commit_bucket{le="32",node="n1"}')).toMatch(/ 1$/);
+    expect(line('physalia_storage_batches_per_commit_bucket{le="64",node="n1"}')).toMatch(/ 2$/);
+    expect(line('physalia_storage_commits_total{node="n1"}')).toMatch(/ 2$/);
+    expect(line('physalia_storage_batches_committed_total{node="n1"}')).toMatch(/ 40$/);
+    expect(line('physalia_storage_batches_failed_total{node="n1"}')).toMatch(/ 1$/);
   });
 });

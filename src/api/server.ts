@@ -14,7 +14,7 @@ import type { ErrorReply } from './errors.ts';
 import { decodeScanBody, decodeTransactionBody, encodeResultBody } from './json.ts';
 import type { Decoded, ReadOptions } from './json.ts';
 import { createApiMetrics } from './metrics.ts';
-import type { TransportCounters } from './metrics.ts';
+import type { StorageMetricsSource, TransportCounters } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { OperationTable } from './operations.ts';
 import { changeMembers, getOperation, noop, startMove } from './reconfig.ts';
@@ -36,6 +36,8 @@ export interface ApiServerOptions {
   readonly bodyBytesMax?: number;
   /** The transport's counters, exported as metrics (a real node's TcpNetwork.counters). */
   readonly transportCounters?: () => TransportCounters;
+  /** The node's durable store, whose commits are exported as metrics (a real node's LmdbStorage). */
+  readonly storage?: StorageMetricsSource;
 }
 
 type Reply = {
@@ -241,7 +243,7 @@ type Handler = (request: FastifyRequest) => Promise<Reply | ErrorReply> | Reply 
 /** Builds (does not start) the API server of one node. */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: options.bodyBytesMax ?? defaultBodyBytesMax, logger: false });
-  const metrics = createApiMetrics(options.node, options.transportCounters);
+  const metrics = createApiMetrics(options.node, options.transportCounters, options.storage);
   const { node, clock } = options;
   const route = (method: 'GET' | 'POST', url: string, handler: Handler): void => {
     app.route({

@@ -28,6 +28,7 @@ export async function serve(config: ServeConfig): Promise<{ stop(): Promise<void
     topology: config.topology,
     clock: new SystemClock(),
     transportCounters: () => running.network.counters(),
+    storage: running.storage,
   });
   try {
     await app.listen({ host: http.host, port: http.port });

@@ -21,11 +21,13 @@ export {
   type KeyringResult,
 } from './keyring.ts';
 export {
+  commitObserversMax,
   defaultGroupBatchesMax,
   defaultMapSizeBytes,
   lowFreeSpaceBytes,
   LmdbStorage,
   storageKeyBytesMax,
+  type CommitObserver,
   type LmdbStorageCounters,
   type LmdbStorageOptions,
 } from './lmdb-storage.ts';

@@ -48,6 +48,12 @@ export interface LmdbStorageCounters {
   readonly commitMsMax: number;
 }
 
+/** Told of every successful commit: how long it took, fsync included, and its batches. */
+export type CommitObserver = (durationMs: number, batches: number) => void;
+
+/** Observers one storage accepts (a node's metrics need one). */
+export const commitObserversMax = 8;
+
 interface PendingBatch {
   readonly sequence: number;
   readonly writes: readonly StorageWrite[];
@@ -143,6 +149,7 @@ export class LmdbStorage implements Storage {
   private groupBatchesLargest = 0;
   private commitMsTotal = 0;
   private commitMsMax = 0;
+  private readonly commitObservers: CommitObserver[] = [];
 
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
@@ -202,6 +209,16 @@ export class LmdbStorage implements Storage {
       this.queued.push({ sequence, writes: batch, resolve, reject });
       this.scheduleFlush();
     });
+  }
+
+  /**
+   * Calls `observer` after every successful commit (for latency metrics, as etcd exports its
+   * backend commit duration). An observer must not throw.
+   */
+  onCommit(observer: CommitObserver): void {
+    if (this.commitObservers.length >= commitObserversMax)
+      throw new RangeError(`at most ${commitObserversMax} commit observers`);
+    this.commitObservers.push(observer);
   }
 
   /** Counters since open. */
@@ -267,12 +284,13 @@ export class LmdbStorage implements Storage {
     } catch (error) {
       failure = syncCommitFailure(error, this.path);
     }
+    const elapsedMs = performance.now() - startedMs;
     if (failure === undefined) {
-      const elapsedMs = performance.now() - startedMs;
       this.commitMsTotal += elapsedMs;
       this.commitMsMax = Math.max(this.commitMsMax, elapsedMs);
     }
     this.settle(group, failure);
+    if (failure === undefined) for (const observe of this.commitObservers) observe(elapsedMs, group.length);
   }
 
   /** Acknowledges (or fails) a group and clears its overlay entries. */

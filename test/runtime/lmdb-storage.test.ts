@@ -133,6 +133,19 @@ describe('LmdbStorage', () => {
     ]);
   });
 
+  it('tells its commit observers of each commit: its duration and its batches', async () => {
+    const { storage } = openStorage();
+    const seen: Array<{ durationMs: number; batches: number }> = [];
+    storage.onCommit((durationMs, batches) => seen.push({ durationMs, batches }));
+    await Promise.all([1, 2, 3].map((i) => storage.write([{ kind: 'put', key: bytes(i), value: bytes(i) }])));
+    await storage.write([{ kind: 'delete', key: bytes(1) }]);
+    expect(seen.map((commit) => commit.batches)).toEqual([3, 1]);
+    for (const { durationMs } of seen) expect(durationMs).toBeGreaterThanOrEqual(0);
+    expect(storage.counters().commits).toBe(2);
+    for (let i = 2; i <= 8; i += 1) storage.onCommit(() => undefined);
+    expect(() => storage.onCommit(() => undefined)).toThrow(RangeError);
+  });
+
   it('shares one commit among all writes of one event-loop turn (group commit)', async () => {
     const { storage } = openStorage();
     await storage.write([{ kind: 'put', key: text('warm'), value: text('up') }]);
