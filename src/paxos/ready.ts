@@ -131,7 +131,6 @@ export function applyPersistDelta(state: PersistedState, delta: PersistDelta): P
   };
 }
 
-/** One outgoing message. */
 /**
  * One message to one peer. A message for several peers (a broadcast) is one object in
  * consecutive Outgoings, so that the shell can encode it once.

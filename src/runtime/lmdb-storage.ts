@@ -106,7 +106,7 @@ export function storageErrorFrom(error: unknown): StorageError {
  * The typed error of a failed commit. LMDB reports a short write as EIO, which is how a full
  * disk often shows: so an I/O error with almost no free space left is reported as a full disk.
  */
-function syncCommitFailure(error: unknown, path: string): StorageError {
+function commitFailure(error: unknown, path: string): StorageError {
   const failure = storageErrorFrom(error);
   if (failure.kind === 'io-error' && freeBytes(path) < lowFreeSpaceBytes) {
     return new StorageError('disk-full', `${failure.message} (free space below ${lowFreeSpaceBytes} bytes)`);
@@ -139,9 +139,8 @@ function validateBatch(batch: readonly StorageWrite[]): string | undefined {
 /** A node's durable store on LMDB. See src/env/storage.ts for the contract. */
 export class LmdbStorage implements Storage {
   private readonly overlay = new Map<string, OverlayEntry>();
-  private queued: PendingBatch[] = [];
+  private readonly queued: PendingBatch[] = [];
   private nextSequence = 0;
-  private flushScheduled = false;
   private closed = false;
   private commits = 0;
   private batchesCommitted = 0;
@@ -206,8 +205,10 @@ export class LmdbStorage implements Storage {
         const value = write.kind === 'put' ? write.value : undefined;
         this.overlay.set(overlayKey(write.key), { sequence, key: write.key, value });
       }
+      // The first batch since the last commit schedules the next one, at the end of this
+      // turn, after the turn's messages have left; it empties the queue.
+      if (this.queued.length === 0) atTurnEnd('commit', () => this.flushAll());
       this.queued.push({ sequence, writes: batch, resolve, reject });
-      this.scheduleFlush();
     });
   }
 
@@ -240,16 +241,6 @@ export class LmdbStorage implements Storage {
     if (this.closed) throw new StorageError('closed', 'storage is closed');
   }
 
-  /** Commits at the end of this event-loop turn, after its messages have left. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    atTurnEnd('commit', () => {
-      this.flushScheduled = false;
-      this.flushAll();
-    });
-  }
-
   /** Commits every queued batch, in transactions of at most the group bound. */
   private flushAll(): void {
     while (this.queued.length > 0) this.flush();
@@ -265,9 +256,7 @@ export class LmdbStorage implements Storage {
    * open transaction and return before anything is synced.
    */
   private flush(): void {
-    const group = this.queued.slice(0, this.groupBatchesMax);
-    this.queued = this.queued.slice(group.length);
-    if (group.length === 0) return;
+    const group = this.queued.splice(0, this.groupBatchesMax);
     this.groupBatchesLargest = Math.max(this.groupBatchesLargest, group.length);
     const db = this.db;
     const startedMs = performance.now();
@@ -282,20 +271,23 @@ export class LmdbStorage implements Storage {
         }
       });
     } catch (error) {
-      failure = syncCommitFailure(error, this.path);
+      failure = commitFailure(error, this.path);
     }
     const elapsedMs = performance.now() - startedMs;
-    if (failure === undefined) {
-      this.commitMsTotal += elapsedMs;
-      this.commitMsMax = Math.max(this.commitMsMax, elapsedMs);
-    }
     this.settle(group, failure);
-    if (failure === undefined) for (const observe of this.commitObservers) observe(elapsedMs, group.length);
+    if (failure === undefined) this.noteCommit(elapsedMs, group.length);
+  }
+
+  /** Counts a successful commit and tells the observers. */
+  private noteCommit(elapsedMs: number, batches: number): void {
+    this.commits += 1;
+    this.commitMsTotal += elapsedMs;
+    this.commitMsMax = Math.max(this.commitMsMax, elapsedMs);
+    for (const observe of this.commitObservers) observe(elapsedMs, batches);
   }
 
   /** Acknowledges (or fails) a group and clears its overlay entries. */
   private settle(group: readonly PendingBatch[], error: StorageError | undefined): void {
-    this.commits += error === undefined ? 1 : 0;
     const first = group[0]!.sequence;
     const last = group[group.length - 1]!.sequence;
     for (const [key, entry] of this.overlay) {

@@ -2,20 +2,21 @@
 // leave before storage commits, so a commit that blocks for its sync never holds back a
 // message that did not have to wait for it.
 
-/** What runs at the end of a turn, in this order. */
+/** What runs at the end of a turn: every 'send' task, then every 'commit' task. */
 export type TurnEndStage = 'send' | 'commit';
 
-const stageOrder: readonly TurnEndStage[] = ['send', 'commit'];
-const queued: Record<TurnEndStage, Array<() => void>> = { send: [], commit: [] };
+let sends: Array<() => void> = [];
+let commits: Array<() => void> = [];
 let scheduled = false;
 
 /**
  * Runs `task` once this turn's I/O callbacks are done (one `setImmediate` serves every task
- * of the turn): every 'send' task first, then every 'commit' task. A task queued while the
- * tasks run waits for the next turn.
+ * of the turn), sends before commits. A task queued while the tasks run waits for the next
+ * turn.
  */
 export function atTurnEnd(stage: TurnEndStage, task: () => void): void {
-  queued[stage].push(task);
+  if (stage === 'send') sends.push(task);
+  else commits.push(task);
   if (scheduled) return;
   scheduled = true;
   setImmediate(runTurnEnd);
@@ -23,10 +24,10 @@ export function atTurnEnd(stage: TurnEndStage, task: () => void): void {
 
 function runTurnEnd(): void {
   scheduled = false;
-  const batches = stageOrder.map((stage) => {
-    const tasks = queued[stage];
-    queued[stage] = [];
-    return tasks;
-  });
-  for (const tasks of batches) for (const task of tasks) task();
+  const sending = sends;
+  const committing = commits;
+  sends = [];
+  commits = [];
+  for (const task of sending) task();
+  for (const task of committing) task();
 }
