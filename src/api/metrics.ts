@@ -39,12 +39,15 @@ export interface TransportCounters {
 
 /** A node's durable store as metrics see it (a real node's LmdbStorage). */
 export interface StorageMetricsSource {
-  counters(): { readonly commits: number; readonly batchesCommitted: number; readonly batchesFailed: number };
+  counters(): { readonly batchesFailed: number };
   /** Calls `observer` after every successful commit with its duration and batch count. */
   onCommit(observer: (durationMs: number, batches: number) => void): void;
 }
 
-/** Exports the store's commits: etcd users watch the same thing as backend commit duration. */
+/**
+ * Exports the store's commits: etcd users watch the same thing as backend commit duration.
+ * The histograms' counts and sums are the commits and the batches made durable.
+ */
 function storageMetrics(registry: Registry, storage: StorageMetricsSource): void {
   const duration = new Histogram({
     name: 'physalia_storage_commit_duration_seconds',
@@ -62,18 +65,6 @@ function storageMetrics(registry: Registry, storage: StorageMetricsSource): void
     duration.observe(durationMs / 1000);
     batches.observe(count);
   });
-  nodeGauge(
-    registry,
-    'physalia_storage_commits_total',
-    'Storage commits done',
-    () => storage.counters().commits,
-  );
-  nodeGauge(
-    registry,
-    'physalia_storage_batches_committed_total',
-    'Write batches made durable',
-    () => storage.counters().batchesCommitted,
-  );
   nodeGauge(
     registry,
     'physalia_storage_batches_failed_total',

@@ -309,7 +309,7 @@ describe('local colony end to end', () => {
     expect(metrics.text).toMatch(/physalia_transport_frames_dropped_total\{reason="[a-z-]+",node="n1"\} \d+/);
     // The real store's commits: the colony has written, so some commits were timed and counted.
     expect(metrics.text).toMatch(/physalia_storage_commit_duration_seconds_count\{node="n1"\} [1-9]/);
-    expect(metrics.text).toMatch(/physalia_storage_commits_total\{node="n1"\} [1-9]/);
+    expect(metrics.text).toMatch(/physalia_storage_batches_per_commit_sum\{node="n1"\} [1-9]/);
     expect(metrics.text).toMatch(/physalia_storage_batches_failed_total\{node="n1"\} 0/);
     const openapi = await http('GET', '/v1/openapi.json', undefined, 3);
     expect(openapi.body.openapi).toBe('3.0.3');
