@@ -21,13 +21,11 @@ export {
   type KeyringResult,
 } from './keyring.ts';
 export {
-  commitObserversMax,
   defaultGroupBatchesMax,
   defaultMapSizeBytes,
   lowFreeSpaceBytes,
   LmdbStorage,
   storageKeyBytesMax,
-  type CommitObserver,
   type LmdbStorageCounters,
   type LmdbStorageOptions,
 } from './lmdb-storage.ts';
