@@ -39,7 +39,7 @@ export interface TransportCounters {
 
 /** A node's durable store as metrics see it (a real node's LmdbStorage). */
 export interface StorageMetricsSource {
-  counters(): { readonly batchesFailed: number };
+  counters(): { readonly batchesFailed: number; readonly checkpoints: number; readonly logBytes: number };
   /** Calls `observer` after every successful commit with its duration and batch count. */
   onCommit(observer: (durationMs: number, batches: number) => void): void;
 }
@@ -70,6 +70,18 @@ function storageMetrics(registry: Registry, storage: StorageMetricsSource): void
     'physalia_storage_batches_failed_total',
     'Write batches that failed (full disk, I/O error); each fails its replica',
     () => storage.counters().batchesFailed,
+  );
+  nodeGauge(
+    registry,
+    'physalia_storage_checkpoints_total',
+    'Checkpoints completed: each moved the write log to the keys, a slice per commit, and deleted it',
+    () => storage.counters().checkpoints,
+  );
+  nodeGauge(
+    registry,
+    'physalia_storage_log_bytes',
+    'Bytes of write log on disk not yet deleted by a checkpoint (replayed at start)',
+    () => storage.counters().logBytes,
   );
 }
 

@@ -324,10 +324,10 @@ describe('HTTP API', () => {
     expect(metrics.text).not.toContain('physalia_storage_');
   });
 
-  it("exports the durable store's commits: duration with fsync, batches per commit, failed batches", async () => {
+  it("exports the durable store's commits: duration with fsync, batches per commit, failed batches, its log", async () => {
     let observer: ((durationMs: number, batches: number) => void) | undefined;
     const storage = {
-      counters: () => ({ batchesFailed: 1 }),
+      counters: () => ({ batchesFailed: 1, checkpoints: 3, logBytes: 4096 }),
       onCommit: (observe: (durationMs: number, batches: number) => void) => {
         observer = observe;
       },
@@ -345,5 +345,7 @@ describe('HTTP API', () => {
     expect(line('physalia_storage_batches_per_commit_bucket{le="64",node="n1"}')).toMatch(/ 2$/);
     expect(line('physalia_storage_batches_per_commit_sum{node="n1"}')).toMatch(/ 40$/);
     expect(line('physalia_storage_batches_failed_total{node="n1"}')).toMatch(/ 1$/);
+    expect(line('physalia_storage_checkpoints_total{node="n1"}')).toMatch(/ 3$/);
+    expect(line('physalia_storage_log_bytes{node="n1"}')).toMatch(/ 4096$/);
   });
 });

@@ -11,7 +11,7 @@ export { hostId } from './network.ts';
 export type { Random } from './random.ts';
 export { SeededRandom } from './seeded-random.ts';
 export type { Storage, StorageRange, StorageWrite, StorageErrorKind } from './storage.ts';
-export { StorageError } from './storage.ts';
+export { isReservedStorageKey, StorageError, storageReservedPrefix } from './storage.ts';
 
 /** What a host's code is given at boot. */
 export interface HostEnv {

@@ -17,6 +17,22 @@ export interface StorageRange {
   readonly reverse?: boolean;
 }
 
+/**
+ * Keys that begin with these bytes belong to the Storage implementation (the real one keeps
+ * its write log there): `write` rejects a batch that touches one with a RangeError, and
+ * reads never return one. Every other non-empty key is the callers'.
+ */
+export const storageReservedPrefix: Uint8Array = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x4c);
+
+/** True when `key` begins with `storageReservedPrefix`. */
+export function isReservedStorageKey(key: Uint8Array): boolean {
+  if (key.byteLength < storageReservedPrefix.byteLength) return false;
+  for (let i = 0; i < storageReservedPrefix.byteLength; i += 1) {
+    if (key[i] !== storageReservedPrefix[i]) return false;
+  }
+  return true;
+}
+
 /** Why a batch failed. Nothing of a failed batch is applied. */
 export type StorageErrorKind = 'disk-full' | 'io-error' | 'closed';
 
@@ -34,8 +50,9 @@ export class StorageError extends Error {
 /**
  * One host's durable store, shared by every cell replica on the host.
  *
- * Ownership: one Storage per host; callers partition the key space by prefix. Returned
- * buffers belong to the caller. Buffers passed to `write` must not be mutated afterwards.
+ * Ownership: one Storage per host; callers partition the key space by prefix, outside
+ * `storageReservedPrefix`. Returned buffers belong to the caller. Buffers passed to `write`
+ * must not be mutated afterwards.
  * Atomicity: a batch is applied whole or not at all, also across a crash.
  * Ordering: batches apply in the order `write` was called. Reads see every batch whose
  * `write` has been called (read-your-writes), durable or not.

@@ -2,7 +2,7 @@
 // become durable only at a (group-commit) sync whose latency is drawn from a distribution;
 // a crash loses every batch not yet durable (optionally keeping a prefix); stored bytes can
 // be corrupted; the disk can be full or fail writes.
-import { StorageError } from '../env/index.ts';
+import { isReservedStorageKey, StorageError } from '../env/index.ts';
 import type { Random, Storage, StorageRange, StorageWrite } from '../env/index.ts';
 import type { Buggify } from './buggify.ts';
 import { constant, sample } from './distribution.ts';
@@ -116,6 +116,10 @@ export class SimDisk {
   }
 
   write(batch: readonly StorageWrite[]): Promise<void> {
+    if (batch.some((operation) => isReservedStorageKey(operation.key))) {
+      this.scheduler.notePromiseSettled();
+      return Promise.reject(new RangeError('storage keys beginning with storageReservedPrefix are reserved'));
+    }
     const refusal = this.refusal(batch);
     if (refusal !== undefined) {
       this.stats.batchesRejected += 1;

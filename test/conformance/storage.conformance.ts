@@ -2,7 +2,7 @@
 // bytewise key order and range bounds, acknowledgement in write order, caller-owned
 // buffers, durability of acknowledged batches across a reopen, and a typed disk-full.
 import { describe, expect, it } from 'vitest';
-import { StorageError } from '../../src/env/index.ts';
+import { StorageError, storageReservedPrefix } from '../../src/env/index.ts';
 import type { Storage } from '../../src/env/index.ts';
 import type { HarnessFactory, StorageHarness } from './harness.ts';
 
@@ -53,6 +53,25 @@ export function storageConformance(
         expect(keysOf(storage, { start: b(1), limit: 2 })).toEqual([[1], [1, 0]]);
         expect(keysOf(storage, { end: b(0x10), reverse: true, limit: 2 })).toEqual([[2], [1, 0xff]]);
         expect(keysOf(storage, { start: b(3), end: b(4) })).toEqual([]);
+      }),
+    );
+
+    it(
+      'refuses a batch that touches a reserved key, applying none of it, and never lists one',
+      withStorage(async ({ storage, settle }) => {
+        const reserved = Uint8Array.of(...storageReservedPrefix, 0, 0, 0, 0, 0, 0, 0, 0);
+        const below = storageReservedPrefix.slice(0, -1);
+        const above = Uint8Array.of(...below, storageReservedPrefix.at(-1)! + 1);
+        await expect(storage.write([put(b(1), b(1)), put(reserved, b(2))])).rejects.toBeInstanceOf(
+          RangeError,
+        );
+        await expect(storage.write([del(storageReservedPrefix)])).rejects.toBeInstanceOf(RangeError);
+        expect(storage.get(b(1))).toBeUndefined();
+        await settle(storage.write([put(below, b(3)), put(above, b(4))]));
+        expect(keysOf(storage, {})).toEqual([[...below], [...above]]);
+        expect(keysOf(storage, { reverse: true })).toEqual([[...above], [...below]]);
+        expect(keysOf(storage, { start: below, end: above })).toEqual([[...below]]);
+        expect(storage.get(reserved)).toBeUndefined();
       }),
     );
 

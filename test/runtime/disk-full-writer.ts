@@ -9,9 +9,15 @@ process.on('unhandledRejection', () => {
   unhandledRejections += 1;
 });
 
-const path = process.argv[2];
-if (path === undefined) throw new Error('usage: disk-full-writer PATH');
-const storage = LmdbStorage.open({ path });
+const [path, checkpointKeysText] = process.argv.slice(2);
+if (path === undefined || checkpointKeysText === undefined)
+  throw new Error('usage: disk-full-writer PATH CHECKPOINT_KEYS');
+// A slice of 2 keys: a checkpoint moves 4 keys per commit here, so it spans several commits.
+const storage = LmdbStorage.open({
+  path,
+  checkpointKeys: Number(checkpointKeysText),
+  checkpointSliceKeys: 2,
+});
 const key = (i: number, part: number): Uint8Array => new TextEncoder().encode(`k/${i}/${part}`);
 const batchOf = (i: number) =>
   [0, 1].map((part) => ({

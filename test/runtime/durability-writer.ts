@@ -1,17 +1,27 @@
 // Child process of the SIGKILL durability test: writes multi-key batches to an LmdbStorage
-// as fast as it can and prints "ack <batch>" only after each batch's promise resolves.
+// as fast as it can and prints "ack <batch>" only after each batch's promise resolves. Its
+// third and fourth arguments are the storage's checkpoint size and slice, in keys.
 import { LmdbStorage } from '../../src/runtime/lmdb-storage.ts';
 
-const [path, firstBatchText] = process.argv.slice(2);
-if (path === undefined || firstBatchText === undefined)
-  throw new Error('usage: durability-writer PATH FIRST_BATCH');
+const [path, firstBatchText, checkpointKeysText, sliceKeysText] = process.argv.slice(2);
+if (
+  path === undefined ||
+  firstBatchText === undefined ||
+  checkpointKeysText === undefined ||
+  sliceKeysText === undefined
+)
+  throw new Error('usage: durability-writer PATH FIRST_BATCH CHECKPOINT_KEYS SLICE_KEYS');
 
 /** Keys written by each batch; the test checks that a batch is all there or not at all. */
 const keysPerBatch = 4;
 const concurrentBatches = 16;
 const valueBytes = 512;
 
-const storage = LmdbStorage.open({ path });
+const storage = LmdbStorage.open({
+  path,
+  checkpointKeys: Number(checkpointKeysText),
+  checkpointSliceKeys: Number(sliceKeysText),
+});
 let nextBatch = Number(firstBatchText);
 
 function keyOf(batch: number, index: number): Uint8Array {

@@ -1,7 +1,9 @@
 // Dirty-reboot test of LmdbStorage across processes: a child writes batches and reports each
 // acknowledged one; the parent SIGKILLs it mid-stream many times and checks, after reopening,
 // that every acknowledged batch is present and every batch is whole or absent (paper §2.2:
-// an acceptor's promises survive crashes; src/env/storage.ts durability contract).
+// an acceptor's promises survive crashes; src/env/storage.ts durability contract). Writers
+// checkpoint their write log every few commits or never, so kills land in appends, in
+// checkpoints and in the replay of a log a killed writer left.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +20,17 @@ interface RunResult {
 }
 
 /** Starts a writer, kills it with SIGKILL after `acksBeforeKill` acks, returns the acks seen. */
-function runAndKill(path: string, firstBatch: number, acksBeforeKill: number): Promise<RunResult> {
+function runAndKill(
+  path: string,
+  firstBatch: number,
+  acksBeforeKill: number,
+  checkpointKeys: number,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writerPath, path, String(firstBatch)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // A slice of 8 keys: a checkpoint moves max(8, twice a commit's writes) keys per commit,
+    // so it spans several commits and kills land in the middle of one.
+    const args = ['--import', 'tsx', writerPath, path, String(firstBatch), String(checkpointKeys), '8'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const acknowledged: number[] = [];
     let pending = '';
     let stderr = '';
@@ -54,11 +62,16 @@ describe('LmdbStorage under SIGKILL', () => {
       const acknowledged: number[] = [];
       let firstBatch = 0;
       for (let run = 0; run < kills; run += 1) {
-        const result = await runAndKill(path, firstBatch, 20 + ((run * 37) % 200));
+        // Even runs checkpoint at 600 keys; odd runs never do (1M keys), and start by replaying
+        // the log the even run before them left.
+        const checkpointKeys = run % 2 === 0 ? 600 : 1_000_000;
+        const result = await runAndKill(path, firstBatch, 20 + ((run * 37) % 200), checkpointKeys);
         acknowledged.push(...result.acknowledged);
         firstBatch += 1_000_000;
+        // Checked after odd runs: an even run leaves its log to the next writer.
+        if (run % 2 === 0) continue;
         const storage = LmdbStorage.open({ path });
-        for (const batch of result.acknowledged) {
+        for (const batch of acknowledged) {
           for (let index = 0; index < keysPerBatch; index += 1) {
             expect(storage.get(batchKey(batch, index)), `batch ${batch} key ${index}`).toBeDefined();
           }

@@ -3,20 +3,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StorageError } from '../../src/env/index.ts';
-import { LmdbStorage, storageErrorFrom } from '../../src/runtime/lmdb-storage.ts';
+import { SeededRandom, StorageError, type StorageWrite } from '../../src/env/index.ts';
+import { LmdbStorage, storageErrorFrom, type LmdbStorageOptions } from '../../src/runtime/lmdb-storage.ts';
+import { encodeLogRecord, logRecordKey } from '../../src/runtime/storage-log.ts';
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
 const opened: Array<{ storage: LmdbStorage; dir: string }> = [];
 
-function openStorage(dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-'))): {
+function openStorage(
+  dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-')),
+  options: Omit<LmdbStorageOptions, 'path'> = {},
+): {
   storage: LmdbStorage;
   dir: string;
 } {
-  const entry = { storage: LmdbStorage.open({ path: dir }), dir };
+  const entry = { storage: LmdbStorage.open({ path: dir, ...options }), dir };
   opened.push(entry);
   return entry;
 }
@@ -199,5 +204,134 @@ describe('LmdbStorage', () => {
     );
     expect(storageErrorFrom(new Error('Database is closed')).kind).toBe('closed');
     expect(storageErrorFrom(new Error('EIO: i/o error')).kind).toBe('io-error');
+  });
+
+  it('appends each commit to its write log, and checkpoints the log to the keys (4 keys here)', async () => {
+    const { storage, dir } = openStorage(undefined, { checkpointKeys: 4 });
+    await storage.write([
+      { kind: 'put', key: text('a'), value: text('1') },
+      { kind: 'put', key: text('b'), value: text('2') },
+    ]);
+    expect(storage.counters()).toMatchObject({ commits: 1, checkpoints: 0, logRecords: 1 });
+    expect([...storage.range({})]).toEqual([
+      [text('a'), text('1')],
+      [text('b'), text('2')],
+    ]);
+    await storage.write([{ kind: 'delete', key: text('a') }]);
+    expect(storage.counters()).toMatchObject({ commits: 2, checkpoints: 0, logRecords: 2 });
+    await storage.write([
+      { kind: 'put', key: text('c'), value: text('3') },
+      { kind: 'put', key: text('d'), value: text('4') },
+    ]);
+    expect(storage.counters()).toMatchObject({ commits: 3, checkpoints: 1, logRecords: 0 });
+    const expected = [
+      [text('b'), text('2')],
+      [text('c'), text('3')],
+      [text('d'), text('4')],
+    ];
+    expect([...storage.range({})]).toEqual(expected);
+    await storage.write([{ kind: 'put', key: text('e'), value: text('5') }]);
+    expect(storage.counters().logRecords).toBe(1);
+    await storage.close();
+    const raw = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
+    const stored = [...raw.getRange({})].map(({ key, value }) => [key.toString(), value.toString()]);
+    await raw.close();
+    expect(stored, 'close checkpoints the log: only the keys remain').toEqual([
+      ['b', '2'],
+      ['c', '3'],
+      ['d', '4'],
+      ['e', '5'],
+    ]);
+  });
+
+  it('replays its write log at open, and refuses to open over a damaged log record', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-'));
+    const put = (key: string, value: string): StorageWrite => ({
+      kind: 'put',
+      key: text(key),
+      value: text(value),
+    });
+    const raw = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
+    await raw.put(Buffer.from('a'), Buffer.from('old'));
+    await raw.put(Buffer.from('z'), Buffer.from('26'));
+    await raw.put(
+      logRecordKey(7),
+      encodeLogRecord([[put('a', '1'), put('b', '2')], [{ kind: 'delete', key: text('z') }]]),
+    );
+    await raw.put(logRecordKey(8), encodeLogRecord([[put('b', '3')]]));
+    await raw.close();
+    const { storage } = openStorage(dir);
+    expect(storage.counters().logRecords).toBe(2);
+    expect(storage.get(text('z'))).toBeUndefined();
+    expect([...storage.range({})]).toEqual([
+      [text('a'), text('1')],
+      [text('b'), text('3')],
+    ]);
+    await storage.write([put('c', '4')]);
+    expect(storage.counters().logRecords).toBe(3);
+    await storage.close();
+
+    const damaged = encodeLogRecord([[put('a', '5')]]);
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 1, damaged.length - 1);
+    const again = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
+    await again.put(logRecordKey(100), damaged);
+    await again.close();
+    let failure: unknown;
+    try {
+      LmdbStorage.open({ path: dir });
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(StorageError);
+    expect(failure).toMatchObject({ kind: 'io-error', message: 'write log record 100 is damaged' });
+  });
+
+  it('reads as a plain ordered map whatever the checkpoint size and slice, across reopens (random ops)', async () => {
+    const configurations = [
+      { checkpointKeys: 0, checkpointSliceKeys: 512 },
+      { checkpointKeys: 3, checkpointSliceKeys: 1 },
+      { checkpointKeys: 10, checkpointSliceKeys: 2 },
+      { checkpointKeys: 50, checkpointSliceKeys: 512 },
+    ];
+    for (const options of configurations) {
+      const { checkpointKeys } = options;
+      const random = new SeededRandom(checkpointKeys + 1);
+      let { storage, dir } = openStorage(undefined, options);
+      const model = new Map<number, number>();
+      const keyOf = (k: number): Uint8Array => (k < 20 ? bytes(k) : bytes(0xff, 0xff, 0xff, 0xff, k));
+      const expectSame = (reverse: boolean, from: number, to: number): void => {
+        const keys = [...model.keys()].filter((k) => k >= from && k < to).sort((x, y) => x - y);
+        if (reverse) keys.reverse();
+        const range = { start: keyOf(from), end: keyOf(to), reverse };
+        const got = [...storage.range(range)].map(([key, value]) => [key[key.length - 1], value[0]]);
+        expect(got, `${JSON.stringify(options)} range ${from}..${to}`).toEqual(
+          keys.map((k) => [k, model.get(k)]),
+        );
+      };
+      for (let step = 0; step < 300; step += 1) {
+        const writes: StorageWrite[] = [];
+        for (let i = random.intBelow(4); i >= 0; i -= 1) {
+          const k = random.intBelow(40);
+          if (random.intBelow(4) === 0) {
+            writes.push({ kind: 'delete', key: keyOf(k) });
+            model.delete(k);
+          } else {
+            const value = random.intBelow(256);
+            writes.push({ kind: 'put', key: keyOf(k), value: bytes(value) });
+            model.set(k, value);
+          }
+        }
+        const written = storage.write(writes);
+        const from = random.intBelow(40);
+        expectSame(random.intBelow(2) === 0, from, from + random.intBelow(40 - from) + 1);
+        if (random.intBelow(3) === 0) await written;
+        if (random.intBelow(60) === 0) {
+          await storage.close();
+          ({ storage, dir } = openStorage(dir, options));
+        }
+      }
+      expectSame(false, 0, 39);
+      expect(storage.counters().checkpoints > 0 || checkpointKeys === 50).toBe(true);
+    }
   });
 });
