@@ -45,10 +45,14 @@ function mergeSorted(left: readonly string[], right: readonly string[]): string[
   return out;
 }
 
+/** Keys added since the last merge at which they merge into the big sorted array. */
+const addedKeysMax = 1024;
+
 /**
- * Latest writes by key, and their key order: a sorted array of keys, plus the keys added
- * since it was last merged (a range read sorts only those). A key taken out stays in the
- * array, skipped, until stale keys outnumber live ones.
+ * Latest writes by key, and their key order in two sorted arrays: a big one, and the keys
+ * added since they were last merged into it (at most addedKeysMax). A read or insert costs a
+ * binary search in each, not a pass over every key. A key taken out stays in the big array,
+ * skipped, until stale keys outnumber live ones.
  */
 export class StorageOverlay {
   private readonly entries = new Map<string, OverlayEntry>();
@@ -71,12 +75,7 @@ export class StorageOverlay {
 
   set(key: Uint8Array, value: Uint8Array | undefined): void {
     const text = overlayKey(key);
-    if (!this.entries.has(text)) {
-      // A key taken out earlier may still sit in the sorted array: it is live again there.
-      const index = this.staleKeys > 0 ? lowerBound(this.sortedKeys, text) : -1;
-      if (index >= 0 && this.sortedKeys[index] === text) this.staleKeys -= 1;
-      else this.addedKeys.push(text);
-    }
+    if (!this.entries.has(text)) this.addKey(text);
     this.entries.set(text, { key, value });
   }
 
@@ -89,16 +88,18 @@ export class StorageOverlay {
 
   /** Every entry, in key order. */
   inKeyOrder(): OverlayEntry[] {
-    return this.live(this.sorted(), 0, this.sortedKeys.length);
+    this.merge();
+    return this.live(this.sortedKeys, 0, this.sortedKeys.length);
   }
 
   /** The entries within the range, in its order (descending when `reverse`). */
   inRange(range: StorageRange): OverlayEntry[] {
     if (this.entries.size === 0) return [];
-    const sorted = this.sorted();
-    const from = range.start === undefined ? 0 : lowerBound(sorted, overlayKey(range.start));
-    const to = range.end === undefined ? sorted.length : lowerBound(sorted, overlayKey(range.end));
-    const out = this.live(sorted, from, to);
+    const start = range.start === undefined ? undefined : overlayKey(range.start);
+    const end = range.end === undefined ? undefined : overlayKey(range.end);
+    const big = this.live(this.sortedKeys, ...bounds(this.sortedKeys, start, end));
+    const added = this.live(this.addedKeys, ...bounds(this.addedKeys, start, end));
+    const out = added.length === 0 ? big : mergeEntries(big, added);
     if (range.reverse === true) out.reverse();
     return out;
   }
@@ -108,7 +109,8 @@ export class StorageOverlay {
    * first key when undefined), and returns them with the last key taken.
    */
   takeAfter(after: string | undefined, count: number): { taken: OverlayEntry[]; last: string | undefined } {
-    const sorted = this.sorted();
+    this.merge();
+    const sorted = this.sortedKeys;
     let index = after === undefined ? 0 : lowerBound(sorted, after);
     if (after !== undefined && sorted[index] === after) index += 1;
     const taken: OverlayEntry[] = [];
@@ -125,6 +127,17 @@ export class StorageOverlay {
     return { taken, last };
   }
 
+  /** Notes a key new to the entries: live again in the big array, or added. */
+  private addKey(text: string): void {
+    const index = this.staleKeys > 0 ? lowerBound(this.sortedKeys, text) : -1;
+    if (index >= 0 && this.sortedKeys[index] === text) {
+      this.staleKeys -= 1;
+      return;
+    }
+    this.addedKeys.splice(lowerBound(this.addedKeys, text), 0, text);
+    if (this.addedKeys.length > addedKeysMax) this.merge();
+  }
+
   private live(sorted: readonly string[], from: number, to: number): OverlayEntry[] {
     const out: OverlayEntry[] = [];
     for (let i = from; i < to; i += 1) {
@@ -134,15 +147,39 @@ export class StorageOverlay {
     return out;
   }
 
-  private sorted(): readonly string[] {
+  /** Moves the added keys into the big array, dropping stale keys when they outnumber live ones. */
+  private merge(): void {
     if (this.staleKeys > this.entries.size) {
       this.sortedKeys = this.sortedKeys.filter((text) => this.entries.has(text));
       this.staleKeys = 0;
     }
     if (this.addedKeys.length > 0) {
-      this.sortedKeys = mergeSorted(this.sortedKeys, this.addedKeys.sort());
+      this.sortedKeys = mergeSorted(this.sortedKeys, this.addedKeys);
       this.addedKeys = [];
     }
-    return this.sortedKeys;
   }
+}
+
+/** The index range of `sorted` within [start, end). */
+function bounds(
+  sorted: readonly string[],
+  start: string | undefined,
+  end: string | undefined,
+): [number, number] {
+  const from = start === undefined ? 0 : lowerBound(sorted, start);
+  const to = end === undefined ? sorted.length : lowerBound(sorted, end);
+  return [from, Math.max(from, to)];
+}
+
+/** Merges two key-ordered lists of entries with distinct keys. */
+function mergeEntries(left: readonly OverlayEntry[], right: readonly OverlayEntry[]): OverlayEntry[] {
+  const out: OverlayEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < left.length && j < right.length) {
+    out.push(Buffer.compare(left[i]!.key, right[j]!.key) < 0 ? left[i++]! : right[j++]!);
+  }
+  while (i < left.length) out.push(left[i++]!);
+  while (j < right.length) out.push(right[j++]!);
+  return out;
 }

@@ -1,10 +1,37 @@
 // Tests of LmdbStorage's overlay: the latest write per key, listed in bytewise key order for
-// any range and direction, whatever order the keys arrived in.
+// any range and direction whatever order the keys arrived in, and taken out in key order by
+// a checkpoint that may see the same keys written again behind it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StorageOverlay } from '../../src/runtime/storage-overlay.ts';
+import { SeededRandom } from '../../src/env/index.ts';
+import { overlayKey, StorageOverlay, type OverlayEntry } from '../../src/runtime/storage-overlay.ts';
 
 const keyArbitrary = fc.uint8Array({ minLength: 1, maxLength: 4, max: 3 });
+
+/** The overlay's contents as a plain map (hex key to entry) would list them. */
+class OverlayModel {
+  readonly entries = new Map<string, OverlayEntry>();
+
+  inOrder(start?: Uint8Array, end?: Uint8Array, reverse = false): OverlayEntry[] {
+    const out = [...this.entries.values()]
+      .filter((entry) => start === undefined || Buffer.compare(entry.key, start) >= 0)
+      .filter((entry) => end === undefined || Buffer.compare(entry.key, end) < 0)
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+    return reverse ? out.reverse() : out;
+  }
+
+  set(key: Uint8Array, value: Uint8Array | undefined): void {
+    this.entries.set(Buffer.from(key).toString('hex'), { key, value });
+  }
+
+  takeAfter(after: string | undefined, count: number): OverlayEntry[] {
+    const taken = this.inOrder()
+      .filter((entry) => after === undefined || overlayKey(entry.key) > after)
+      .slice(0, count);
+    for (const entry of taken) this.entries.delete(Buffer.from(entry.key).toString('hex'));
+    return taken;
+  }
+}
 
 describe('StorageOverlay', () => {
   it('lists the latest write of each key in bytewise order within any range, either way', () => {
@@ -14,35 +41,60 @@ describe('StorageOverlay', () => {
       start: fc.option(keyArbitrary, { nil: undefined }),
       end: fc.option(keyArbitrary, { nil: undefined }),
       reverse: fc.boolean(),
+      take: fc.nat({ max: 3 }),
     });
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
         const overlay = new StorageOverlay();
-        const model = new Map<string, { key: Uint8Array; value: Uint8Array | undefined }>();
-        for (const { key, value, start, end, reverse } of steps) {
+        const model = new OverlayModel();
+        let after: string | undefined;
+        for (const { key, value, start, end, reverse, take } of steps) {
           overlay.set(key, value);
-          model.set(Buffer.from(key).toString('hex'), { key, value });
-          const expected = [...model.values()]
-            .filter((entry) => start === undefined || Buffer.compare(entry.key, start) >= 0)
-            .filter((entry) => end === undefined || Buffer.compare(entry.key, end) < 0)
-            .sort((a, b) => Buffer.compare(a.key, b.key));
-          if (reverse) expected.reverse();
+          model.set(key, value);
           const range = {
             reverse,
             ...(start === undefined ? {} : { start }),
             ...(end === undefined ? {} : { end }),
           };
-          expect(overlay.inRange(range)).toEqual(expected);
+          expect(overlay.inRange(range)).toEqual(model.inOrder(start, end, reverse));
           expect(overlay.get(key)).toEqual({ key, value });
-          expect(overlay.size).toBe(model.size);
+          if (take > 0) {
+            const { taken, last } = overlay.takeAfter(after, take);
+            expect(taken).toEqual(model.takeAfter(after, take));
+            after = taken.length < take ? undefined : last;
+          }
+          expect(overlay.size).toBe(model.entries.size);
         }
-        expect(overlay.inKeyOrder().map((entry) => [...entry.key])).toEqual(
-          [...model.values()].sort((a, b) => Buffer.compare(a.key, b.key)).map((entry) => [...entry.key]),
-        );
+        expect(overlay.inKeyOrder()).toEqual(model.inOrder());
         overlay.clear();
         expect(overlay.size).toBe(0);
         expect(overlay.inRange({})).toEqual([]);
       }),
     );
+  });
+
+  it('keeps the order across thousands of keys, merges and checkpoints taking them', () => {
+    const random = new SeededRandom(7);
+    const overlay = new StorageOverlay();
+    const model = new OverlayModel();
+    const keyOf = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff);
+    let after: string | undefined;
+    for (let step = 0; step < 20_000; step += 1) {
+      const key = keyOf(random.intBelow(6_000));
+      const value = Uint8Array.of(step & 0xff);
+      overlay.set(key, value);
+      model.set(key, value);
+      if (step % 97 === 0) {
+        const { taken, last } = overlay.takeAfter(after, 300);
+        expect(taken).toEqual(model.takeAfter(after, 300));
+        after = taken.length < 300 ? undefined : last;
+      }
+      if (step % 1_001 === 0) {
+        const start = keyOf(random.intBelow(6_000));
+        const end = keyOf(random.intBelow(6_000));
+        expect(overlay.inRange({ start, end })).toEqual(model.inOrder(start, end));
+      }
+    }
+    expect(overlay.inKeyOrder()).toEqual(model.inOrder());
   });
 });
