@@ -2,9 +2,8 @@
 // full GC; needs --expose-gc): a Node on LMDB hosting N single-member cells, each written
 // once, (a) all loaded, (b) all evicted after their first message following a restart.
 // The evicted figure is a slope: the growth from a tenth of the cells touched to all of them,
-// per cell, so the node's fixed costs (JIT code, LMDB's read buffers) do not count. The store
-// runs without its write log (checkpointKeys 0): the log's overlay is the node's, bounded by
-// checkpointKeys whatever the cells, and a checkpoint between two samples would skew the slope.
+// per cell, so the node's fixed costs (JIT code, LMDB's read buffers) do not count. Samples
+// come after the cells have idled for seconds, when the store has checkpointed its write log.
 import { partitionKey, transaction } from '../src/model/index.ts';
 import { hostId } from '../src/env/index.ts';
 import type { Network } from '../src/env/index.ts';
@@ -56,7 +55,7 @@ export async function measureIdleCellBytes(
   dir: string,
   count: number,
 ): Promise<{ loadedBytesPerCell: number; evictedBytesPerCell: number }> {
-  const storage = LmdbStorage.open({ path: dir, checkpointKeys: 0 });
+  const storage = LmdbStorage.open({ path: dir });
   const cells = Array.from({ length: count }, (_, index) => partitionKey(`mem${index}`));
   const baseline = heapBytes();
   const keeper = startNode(storage, { cellsInMemoryMax: count + 1, idleEvictMs: 3_600_000 });

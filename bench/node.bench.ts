@@ -316,7 +316,7 @@ async function run(flags: Flags): Promise<void> {
     );
     const memory = await measureIdleCellBytes(memoryDir, Number(flags.memoryCells));
     console.log(
-      `memory per idle cell replica (one node in this process, ${flags.memoryCells} single-member cells): loaded ${memory.loadedBytesPerCell.toFixed(0)} B, evicted ${memory.evictedBytesPerCell.toFixed(0)} B (V8 heap + external, after GC; store without its write log, whose overlay is per node)`,
+      `memory per idle cell replica (one node in this process, ${flags.memoryCells} single-member cells): loaded ${memory.loadedBytesPerCell.toFixed(0)} B, evicted ${memory.evictedBytesPerCell.toFixed(0)} B (V8 heap + external, after GC)`,
     );
   } finally {
     rmSync(memoryDir, { recursive: true, force: true });

@@ -47,6 +47,12 @@ export const defaultCheckpointLogBytes = 16 * 1024 * 1024;
  */
 export const defaultCheckpointSliceKeys = 512;
 
+/**
+ * Milliseconds without a commit after which the store checkpoints what its log still holds,
+ * a slice per event-loop turn: an idle node keeps no overlay and leaves nothing to replay.
+ */
+export const defaultCheckpointIdleMs = 1000;
+
 /** Options of LmdbStorage.open. */
 export interface LmdbStorageOptions {
   /** Directory of the environment (created if missing). One per node. */
@@ -57,6 +63,7 @@ export interface LmdbStorageOptions {
   readonly checkpointKeys?: number;
   readonly checkpointLogBytes?: number;
   readonly checkpointSliceKeys?: number;
+  readonly checkpointIdleMs?: number;
 }
 
 /** What a storage has done since it opened (for metrics and tests). */
@@ -182,6 +189,9 @@ export class LmdbStorage implements Storage {
   private logBytes = 0;
   /** The running checkpoint: the last key it moved, and the log records it covers. */
   private sweep: { after: string | undefined; readonly recordsBelow: number } | undefined;
+  /** The idle checkpoint's timer, and when the last commit of writes ended (performance.now()). */
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastCommitMs = 0;
   private closed = false;
   /** Set when the log could not be read back after a failed commit: the overlay is unknown. */
   private broken: StorageError | undefined;
@@ -201,11 +211,13 @@ export class LmdbStorage implements Storage {
     private readonly checkpointKeys: number,
     private readonly checkpointLogBytes: number,
     private readonly checkpointSliceKeys: number,
+    private readonly checkpointIdleMs: number,
   ) {}
 
   /**
    * Opens (or creates) the environment at `options.path` and replays its write log into the
-   * overlay. Throws an 'io-error' StorageError when a log record is damaged.
+   * overlay (checkpointed once the store has been idle for checkpointIdleMs). Throws an
+   * 'io-error' StorageError when a log record is damaged.
    */
   static open(options: LmdbStorageOptions): LmdbStorage {
     const db = open<Buffer, Buffer>({
@@ -227,6 +239,7 @@ export class LmdbStorage implements Storage {
       options.checkpointKeys ?? defaultCheckpointKeys,
       options.checkpointLogBytes ?? defaultCheckpointLogBytes,
       options.checkpointSliceKeys ?? defaultCheckpointSliceKeys,
+      options.checkpointIdleMs ?? defaultCheckpointIdleMs,
     );
     try {
       storage.replayLog();
@@ -234,6 +247,8 @@ export class LmdbStorage implements Storage {
       void db.close();
       throw storageErrorFrom(error);
     }
+    storage.lastCommitMs = performance.now();
+    storage.armIdleCheckpoint(storage.checkpointIdleMs);
     return storage;
   }
 
@@ -310,6 +325,7 @@ export class LmdbStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     this.flushAll();
     if (this.overlay.size > 0 || this.firstLogRecord < this.nextLogRecord) {
       // A checkpoint of everything: a fresh one, since keys behind a running one's position
@@ -356,6 +372,8 @@ export class LmdbStorage implements Storage {
       // later group, whose batches must not become durable in this commit.
       this.commit(group, this.queued.length === 0 ? this.sliceKeys(group) : 0);
     }
+    this.lastCommitMs = performance.now();
+    this.armIdleCheckpoint(this.checkpointIdleMs);
   }
 
   /** Keys a commit of `group` moves to their places: none unless a checkpoint is due or running. */
@@ -419,16 +437,38 @@ export class LmdbStorage implements Storage {
   private writeSlice(count: number, recordsEnd: number): number | undefined {
     const db = this.db;
     const sweep = (this.sweep ??= { after: undefined, recordsBelow: recordsEnd });
-    const { taken, last } = this.overlay.takeAfter(sweep.after, count);
+    const { taken, last, more } = this.overlay.takeAfter(sweep.after, count);
     for (const { key, value } of taken) {
       if (value === undefined) db.removeSync(asBuffer(key));
       else db.putSync(asBuffer(key), asBuffer(value));
     }
     sweep.after = last ?? sweep.after;
-    if (taken.length === count) return undefined;
+    if (more) return undefined;
     for (let recordNumber = this.firstLogRecord; recordNumber < sweep.recordsBelow; recordNumber += 1)
       db.removeSync(logRecordKey(recordNumber));
     return sweep.recordsBelow;
+  }
+
+  /** Arms the idle checkpoint, unless it is armed or nothing waits for a checkpoint. */
+  private armIdleCheckpoint(delayMs: number): void {
+    if (this.idleTimer !== undefined || this.closed) return;
+    if (this.overlay.size === 0 && this.firstLogRecord === this.nextLogRecord) return;
+    this.idleTimer = setTimeout(() => this.idleCheckpoint(), delayMs);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * Runs when the timer fires: if writes were committed since it was armed, it waits out the
+   * rest of the idle time; else it commits one slice of a checkpoint, and arms itself for the
+   * next one at once. Writes queued meanwhile carry the checkpoint on in their own commits.
+   */
+  private idleCheckpoint(): void {
+    this.idleTimer = undefined;
+    if (this.closed || this.broken !== undefined || this.queued.length > 0) return;
+    const idleMs = performance.now() - this.lastCommitMs;
+    if (idleMs < this.checkpointIdleMs) return this.armIdleCheckpoint(this.checkpointIdleMs - idleMs);
+    this.commit([], this.checkpointSliceKeys);
+    this.armIdleCheckpoint(0);
   }
 
   /** After a checkpoint's last slice committed: forgets the log records it deleted. */

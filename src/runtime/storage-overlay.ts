@@ -106,9 +106,13 @@ export class StorageOverlay {
 
   /**
    * Takes out, in key order, up to `count` entries whose keys are above `after` (from the
-   * first key when undefined), and returns them with the last key taken.
+   * first key when undefined), and returns them with the last key taken and whether any
+   * key above it is left.
    */
-  takeAfter(after: string | undefined, count: number): { taken: OverlayEntry[]; last: string | undefined } {
+  takeAfter(
+    after: string | undefined,
+    count: number,
+  ): { taken: OverlayEntry[]; last: string | undefined; more: boolean } {
     this.merge();
     const sorted = this.sortedKeys;
     let index = after === undefined ? 0 : lowerBound(sorted, after);
@@ -124,7 +128,8 @@ export class StorageOverlay {
       this.staleKeys += 1;
       last = text;
     }
-    return { taken, last };
+    while (index < sorted.length && !this.entries.has(sorted[index]!)) index += 1;
+    return { taken, last, more: index < sorted.length };
   }
 
   /** Notes a key new to the entries: live again in the big array, or added. */

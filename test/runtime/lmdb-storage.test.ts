@@ -334,4 +334,24 @@ describe('LmdbStorage', () => {
       expect(storage.counters().checkpoints > 0 || checkpointKeys === 50).toBe(true);
     }
   });
+
+  it('checkpoints the whole log, a slice per turn, once no write has committed for checkpointIdleMs', async () => {
+    const { storage, dir } = openStorage(undefined, { checkpointIdleMs: 100, checkpointSliceKeys: 3 });
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let round = 0; round < 5; round += 1) {
+      await storage.write(
+        [0, 1, 2].map((i) => ({ kind: 'put' as const, key: bytes(round, i), value: bytes(i) })),
+      );
+      await sleep(20);
+    }
+    expect(storage.counters()).toMatchObject({ checkpoints: 0, logRecords: 5 });
+    await sleep(400);
+    // 15 keys at 3 per slice: five slice commits, back to back; the fifth deletes the log.
+    expect(storage.counters()).toMatchObject({ checkpoints: 1, logRecords: 0, logBytes: 0, commits: 10 });
+    expect([...storage.range({})]).toHaveLength(15);
+    await storage.close();
+    const reopened = openStorage(dir, { checkpointIdleMs: 100 }).storage;
+    expect(reopened.counters().logRecords).toBe(0);
+    expect(reopened.get(bytes(4, 2))).toEqual(bytes(2));
+  });
 });

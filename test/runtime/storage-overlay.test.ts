@@ -24,12 +24,11 @@ class OverlayModel {
     this.entries.set(Buffer.from(key).toString('hex'), { key, value });
   }
 
-  takeAfter(after: string | undefined, count: number): OverlayEntry[] {
-    const taken = this.inOrder()
-      .filter((entry) => after === undefined || overlayKey(entry.key) > after)
-      .slice(0, count);
+  takeAfter(after: string | undefined, count: number): { taken: OverlayEntry[]; more: boolean } {
+    const above = this.inOrder().filter((entry) => after === undefined || overlayKey(entry.key) > after);
+    const taken = above.slice(0, count);
     for (const entry of taken) this.entries.delete(Buffer.from(entry.key).toString('hex'));
-    return taken;
+    return { taken, more: above.length > count };
   }
 }
 
@@ -59,9 +58,9 @@ describe('StorageOverlay', () => {
           expect(overlay.inRange(range)).toEqual(model.inOrder(start, end, reverse));
           expect(overlay.get(key)).toEqual({ key, value });
           if (take > 0) {
-            const { taken, last } = overlay.takeAfter(after, take);
-            expect(taken).toEqual(model.takeAfter(after, take));
-            after = taken.length < take ? undefined : last;
+            const { taken, last, more } = overlay.takeAfter(after, take);
+            expect({ taken, more }).toEqual(model.takeAfter(after, take));
+            after = more ? last : undefined;
           }
           expect(overlay.size).toBe(model.entries.size);
         }
@@ -85,9 +84,9 @@ describe('StorageOverlay', () => {
       overlay.set(key, value);
       model.set(key, value);
       if (step % 97 === 0) {
-        const { taken, last } = overlay.takeAfter(after, 300);
-        expect(taken).toEqual(model.takeAfter(after, 300));
-        after = taken.length < 300 ? undefined : last;
+        const { taken, last, more } = overlay.takeAfter(after, 300);
+        expect({ taken, more }).toEqual(model.takeAfter(after, 300));
+        after = more ? last : undefined;
       }
       if (step % 1_001 === 0) {
         const start = keyOf(random.intBelow(6_000));
