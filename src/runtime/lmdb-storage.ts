@@ -8,13 +8,19 @@ import { open, type RootDatabase } from 'lmdb';
 import {
   isReservedStorageKey,
   StorageError,
-  storageReservedPrefix,
   type Storage,
   type StorageErrorKind,
   type StorageRange,
   type StorageWrite,
 } from '../env/index.ts';
-import { decodeLogRecord, encodeLogRecord, logRecordKey, logRecordNumber } from './storage-log.ts';
+import {
+  decodeLogRecord,
+  encodeLogRecord,
+  logKeysEnd,
+  logKeysStart,
+  logRecordKey,
+  logRecordNumber,
+} from './storage-log.ts';
 import { StorageOverlay } from './storage-overlay.ts';
 import { atTurnEnd } from './turn-end.ts';
 
@@ -353,8 +359,7 @@ export class LmdbStorage implements Storage {
     this.recordBytes = [];
     let first: number | undefined;
     let next = this.nextLogRecord;
-    const start = storageReservedPrefix;
-    for (const { key, value } of this.db.getRange({ start: asBuffer(start), end: prefixEnd(start) })) {
+    for (const { key, value } of this.db.getRange({ start: logKeysStart, end: logKeysEnd })) {
       const recordNumber = logRecordNumber(key);
       first ??= recordNumber;
       next = recordNumber + 1;
@@ -413,7 +418,7 @@ export class LmdbStorage implements Storage {
       this.db.transactionSync(() => {
         if (record !== undefined) this.db.putSync(logRecordKey(recordNumber), record);
         if (sliceKeys > 0)
-          finished = this.writeSlice(sliceKeys, this.nextLogRecord + (record === undefined ? 0 : 1));
+          finished = this.writeSlice(sliceKeys, recordNumber + (record === undefined ? 0 : 1));
       });
     } catch (error) {
       return this.fail(group, commitFailure(error, this.path));
@@ -512,23 +517,11 @@ export class LmdbStorage implements Storage {
   }
 }
 
-/** The exclusive end of the keys that begin with `prefix` (not all 0xff). */
-function prefixEnd(prefix: Uint8Array): Buffer {
-  const end = Buffer.from(prefix);
-  let last = end.length - 1;
-  while (end[last] === 0xff) last -= 1;
-  end[last] = end[last]! + 1;
-  return end.subarray(0, last + 1);
-}
-
 function inRange(key: Uint8Array, range: StorageRange): boolean {
   if (range.start !== undefined && Buffer.compare(key, range.start) < 0) return false;
   if (range.end !== undefined && Buffer.compare(key, range.end) >= 0) return false;
   return true;
 }
-
-const reservedStart = Buffer.from(storageReservedPrefix);
-const reservedEnd = prefixEnd(storageReservedPrefix);
 
 function byteMin(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
   return a === undefined || Buffer.compare(a, b) > 0 ? b : a;
@@ -541,8 +534,8 @@ function byteMax(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
 /** The parts of a range below and above the reserved keys, in the range's direction. */
 function outsideReserved(range: StorageRange): StorageRange[] {
   const segments = [
-    { ...range, end: byteMin(range.end, reservedStart) },
-    { ...range, start: byteMax(range.start, reservedEnd) },
+    { ...range, end: byteMin(range.end, logKeysStart) },
+    { ...range, start: byteMax(range.start, logKeysEnd) },
   ].filter(({ start, end }) => start === undefined || end === undefined || Buffer.compare(start, end) < 0);
   return range.reverse === true ? segments.reverse() : segments;
 }

@@ -9,6 +9,14 @@ const HEADER_BYTES = 8; // CRC-32 of the rest, then the number of writes
 const KIND_PUT = 1;
 const KIND_DELETE = 2;
 
+/** The bounds of every log record's key: the reserved prefix, and the key just above its keys. */
+export const logKeysStart = Buffer.from(storageReservedPrefix);
+/** The prefix ends below 0xff, so raising its last byte bounds every key that begins with it. */
+export const logKeysEnd = Buffer.from([
+  ...storageReservedPrefix.subarray(0, -1),
+  storageReservedPrefix.at(-1)! + 1,
+]);
+
 /** The key of log record `recordNumber`: the reserved prefix, then the number big-endian. */
 export function logRecordKey(recordNumber: number): Buffer {
   const key = Buffer.alloc(storageReservedPrefix.byteLength + RECORD_NUMBER_BYTES);
@@ -73,14 +81,18 @@ export function decodeLogRecord(recordNumber: number, record: Uint8Array): Stora
     offset += length;
     return bytes;
   };
+  const length = (bytes: 2 | 4): number => {
+    if (offset + bytes > buffer.byteLength) throw damaged();
+    const value = bytes === 2 ? buffer.readUInt16BE(offset) : buffer.readUInt32BE(offset);
+    offset += bytes;
+    return value;
+  };
   for (let i = 0; i < count; i += 1) {
-    const [kind, keyHigh, keyLow] = take(3);
-    const key = take((keyHigh! << 8) | keyLow!);
+    const kind = take(1)[0];
+    const key = take(length(2));
     if (kind === KIND_DELETE) writes.push({ kind: 'delete', key });
-    else if (kind === KIND_PUT) {
-      const length = Buffer.from(take(4)).readUInt32BE(0);
-      writes.push({ kind: 'put', key, value: take(length) });
-    } else throw damaged();
+    else if (kind === KIND_PUT) writes.push({ kind: 'put', key, value: take(length(4)) });
+    else throw damaged();
   }
   if (offset !== buffer.byteLength) throw damaged();
   return writes;

@@ -86,12 +86,6 @@ export class StorageOverlay {
     this.addedKeys = [];
   }
 
-  /** Every entry, in key order. */
-  inKeyOrder(): OverlayEntry[] {
-    this.merge();
-    return this.live(this.sortedKeys, 0, this.sortedKeys.length);
-  }
-
   /** The entries within the range, in its order (descending when `reverse`). */
   inRange(range: StorageRange): OverlayEntry[] {
     if (this.entries.size === 0) return [];

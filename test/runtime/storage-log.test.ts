@@ -2,10 +2,12 @@
 // any damage to a record is refused with a typed error instead of replayed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StorageError, type StorageWrite } from '../../src/env/index.ts';
+import { isReservedStorageKey, StorageError, type StorageWrite } from '../../src/env/index.ts';
 import {
   decodeLogRecord,
   encodeLogRecord,
+  logKeysEnd,
+  logKeysStart,
   logRecordKey,
   logRecordNumber,
 } from '../../src/runtime/storage-log.ts';
@@ -48,5 +50,11 @@ describe('write log records', () => {
     const keys = numbers.map(logRecordKey);
     expect(keys.map(logRecordNumber)).toEqual(numbers);
     expect([...keys].sort((a, b) => Buffer.compare(a, b))).toEqual(keys);
+    for (const key of keys) {
+      expect(isReservedStorageKey(key)).toBe(true);
+      expect(Buffer.compare(key, logKeysStart)).toBeGreaterThanOrEqual(0);
+      expect(Buffer.compare(key, logKeysEnd)).toBeLessThan(0);
+    }
+    expect(isReservedStorageKey(logKeysEnd)).toBe(false);
   });
 });
