@@ -1,8 +1,8 @@
 // `npm run bench:storage [-- --seconds N --value-bytes B]`: LmdbStorage group-commit
 // throughput and write latency (write() to durable acknowledgement, fsync on), with 1 to
 // 1,024 concurrent writers each issuing one-key batches back to back over 100,000 keys in
-// scattered order, on this machine's disk: with the write log (the default), and against
-// the same store with checkpointKeys 0, which writes every commit at its keys.
+// scattered order, on this machine's disk: with checkpoints by default, and with
+// checkpointKeys 0, which starts a checkpoint into LMDB after every commit (when none runs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,12 +64,15 @@ async function run(storage: LmdbStorage, writers: number): Promise<string> {
 }
 
 console.log(
-  `LmdbStorage group commit: one-key batches of ${valueBytes}-byte values, fsync on (overlappingSync false), ` +
+  `LmdbStorage group commit: one-key batches of ${valueBytes}-byte values, each commit one flushed append to the write-ahead log, ` +
     `${seconds} s per level, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), dir ${flags.dir}`,
 );
 const modes: Array<{ label: string; options: Omit<LmdbStorageOptions, 'path'> }> = [
-  { label: 'write log, checkpoints by default', options: {} },
-  { label: 'no write log (checkpointKeys 0: every commit at its keys)', options: { checkpointKeys: 0 } },
+  { label: 'write-ahead log, checkpoints by default', options: {} },
+  {
+    label: 'write-ahead log, checkpointKeys 0 (a checkpoint after every commit)',
+    options: { checkpointKeys: 0 },
+  },
 ];
 for (const { label, options } of modes) {
   const dir = mkdtempSync(join(flags.dir, 'physalia-bench-storage-'));

@@ -39,7 +39,12 @@ export interface TransportCounters {
 
 /** A node's durable store as metrics see it (a real node's LmdbStorage). */
 export interface StorageMetricsSource {
-  counters(): { readonly batchesFailed: number; readonly checkpoints: number; readonly logBytes: number };
+  counters(): {
+    readonly batchesFailed: number;
+    readonly checkpoints: number;
+    readonly checkpointsFailed: number;
+    readonly logBytes: number;
+  };
   /** Calls `observer` after every successful commit with its duration and batch count. */
   onCommit(observer: (durationMs: number, batches: number) => void): void;
 }
@@ -74,13 +79,19 @@ function storageMetrics(registry: Registry, storage: StorageMetricsSource): void
   nodeGauge(
     registry,
     'physalia_storage_checkpoints_total',
-    'Checkpoints completed: each moved the write log to the keys, a slice per commit, and deleted it',
+    'Checkpoints durable in LMDB: each wrote the latest values of the write-ahead log to their keys',
     () => storage.counters().checkpoints,
   );
   nodeGauge(
     registry,
+    'physalia_storage_checkpoints_failed_total',
+    'Checkpoints that failed (full disk, I/O error); the log keeps every write and a later one retries',
+    () => storage.counters().checkpointsFailed,
+  );
+  nodeGauge(
+    registry,
     'physalia_storage_log_bytes',
-    'Bytes of write log on disk not yet deleted by a checkpoint (replayed at start)',
+    'Bytes of write-ahead log no durable checkpoint covers yet (replayed at start)',
     () => storage.counters().logBytes,
   );
 }

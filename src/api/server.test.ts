@@ -327,7 +327,7 @@ describe('HTTP API', () => {
   it("exports the durable store's commits: duration with fsync, batches per commit, failed batches, its log", async () => {
     let observer: ((durationMs: number, batches: number) => void) | undefined;
     const storage = {
-      counters: () => ({ batchesFailed: 1, checkpoints: 3, logBytes: 4096 }),
+      counters: () => ({ batchesFailed: 1, checkpoints: 3, checkpointsFailed: 2, logBytes: 4096 }),
       onCommit: (observe: (durationMs: number, batches: number) => void) => {
         observer = observe;
       },
@@ -346,6 +346,7 @@ describe('HTTP API', () => {
     expect(line('physalia_storage_batches_per_commit_sum{node="n1"}')).toMatch(/ 40$/);
     expect(line('physalia_storage_batches_failed_total{node="n1"}')).toMatch(/ 1$/);
     expect(line('physalia_storage_checkpoints_total{node="n1"}')).toMatch(/ 3$/);
+    expect(line('physalia_storage_checkpoints_failed_total{node="n1"}')).toMatch(/ 2$/);
     expect(line('physalia_storage_log_bytes{node="n1"}')).toMatch(/ 4096$/);
   });
 });

@@ -19,7 +19,7 @@ export interface StorageRange {
 
 /**
  * Keys that begin with these bytes belong to the Storage implementation (the real one keeps
- * its write log there): `write` rejects a batch that touches one with a RangeError, and
+ * its checkpoint marker there): `write` rejects a batch that touches one with a RangeError, and
  * reads never return one. Every other non-empty key is the callers'.
  */
 export const storageReservedPrefix: Uint8Array = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x4c);

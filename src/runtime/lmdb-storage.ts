@@ -1,8 +1,8 @@
-// The real Storage: one LMDB environment per node (the `lmdb` package), fsync'd before a
-// write's promise resolves, with group commit at the end of each event-loop turn (on the
-// main thread, after the turn's messages have left). A commit appends its batches to a
-// write log at sequential keys; a checkpoint now and then moves the log's latest values to
-// their own keys. Until then an in-memory overlay serves them to reads.
+// The real Storage: one LMDB environment per node (the `lmdb` package), with a write-ahead
+// log beside it. A write's promise resolves once its record is flushed to the log: group
+// commit at the end of each event-loop turn (on the main thread, after the turn's messages
+// have left), one append and one flush per group. Now and then a checkpoint hands the
+// latest values to LMDB's write thread; until it is durable, an in-memory overlay serves them.
 import { statfsSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
 import {
@@ -14,15 +14,16 @@ import {
   type StorageWrite,
 } from '../env/index.ts';
 import {
-  decodeLogRecord,
-  encodeLogRecord,
-  logKeysEnd,
-  logKeysStart,
-  logRecordKey,
-  logRecordNumber,
+  checkpointMarkerKey,
+  decodeCheckpointMarker,
+  encodeCheckpointMarker,
+  reservedKeysEnd,
+  reservedKeysStart,
+  type CheckpointMarker,
 } from './storage-log.ts';
-import { StorageOverlay } from './storage-overlay.ts';
+import { StorageOverlay, type OverlayEntry } from './storage-overlay.ts';
 import { atTurnEnd } from './turn-end.ts';
+import { defaultLogSegmentBytes, WriteAheadLog } from './write-ahead-log.ts';
 
 /** LMDB's largest key with the default page size; an empty key is not allowed either. */
 export const storageKeyBytesMax = 1978;
@@ -38,26 +39,25 @@ export const defaultMapSizeBytes = 64 * 1024 ** 3;
 export const defaultGroupBatchesMax = 10_000;
 
 /**
- * Distinct keys in the overlay (written, not yet at their places) at which a checkpoint
- * starts. A checkpoint writes each key once however often the log wrote it, so the more it
- * waits for, the fewer pages it writes per commit; the overlay holds that many values.
+ * Distinct keys written since the last checkpoint at which the next one starts. A checkpoint
+ * writes each key once however often the log wrote it, so the more it waits for, the fewer
+ * LMDB pages it writes per key; the overlay holds that many values, twice while one runs.
  */
 export const defaultCheckpointKeys = 16_384;
 
-/** Bytes of write log at which a checkpoint starts whatever the keys (bounds replay and memory). */
+/** Bytes of write log since the last checkpoint at which the next starts whatever the keys. */
 export const defaultCheckpointLogBytes = 16 * 1024 * 1024;
 
 /**
- * Keys a checkpoint moves per commit, at least (twice the commit's own writes when that is
- * more). It bounds how long a slice holds up a commit, and so the event loop: 512 keys took
- * about 10 ms on this machine under load, and made the p99 of a single client's commits worse
- * than 64 keys did.
+ * Keys a checkpoint hands to LMDB's write thread per event-loop turn (each turn's puts are
+ * one LMDB transaction there): it bounds how long the checkpoint holds up this thread.
  */
-export const defaultCheckpointSliceKeys = 64;
+export const defaultCheckpointChunkKeys = 1024;
 
 /**
- * Milliseconds without a commit after which the store checkpoints what its log still holds,
- * a slice per event-loop turn: an idle node keeps no overlay and leaves nothing to replay.
+ * Milliseconds without a commit after which the store checkpoints what its log still holds:
+ * an idle node keeps no overlay and leaves nothing to replay. A failed checkpoint is retried
+ * after as long.
  */
 export const defaultCheckpointIdleMs = 1000;
 
@@ -67,16 +67,18 @@ export interface LmdbStorageOptions {
   readonly path: string;
   readonly mapSizeBytes?: number;
   readonly groupBatchesMax?: number;
-  /** 0 makes every commit a whole checkpoint: no log outlives its commit. */
+  /** 0 starts a checkpoint after every commit (when none is running). */
   readonly checkpointKeys?: number;
   readonly checkpointLogBytes?: number;
-  readonly checkpointSliceKeys?: number;
+  readonly checkpointChunkKeys?: number;
   readonly checkpointIdleMs?: number;
+  /** Bytes each write-log segment file is written ahead to (defaultLogSegmentBytes). */
+  readonly logSegmentBytes?: number;
 }
 
 /** What a storage has done since it opened (for metrics and tests). */
 export interface LmdbStorageCounters {
-  /** LMDB transactions committed (each one fsync). */
+  /** Write-log appends (each one flush). */
   readonly commits: number;
   /** Batches acknowledged durable. */
   readonly batchesCommitted: number;
@@ -84,16 +86,18 @@ export interface LmdbStorageCounters {
   readonly batchesFailed: number;
   /** The largest number of batches that shared one commit. */
   readonly groupBatchesLargest: number;
-  /** Milliseconds from starting commits to their fsync completing, summed, and the largest. */
+  /** Milliseconds from starting commits to their flush completing, summed, and the largest. */
   readonly commitMsTotal: number;
   readonly commitMsMax: number;
-  /** Checkpoints completed, and the log records and bytes on disk that none has covered yet. */
+  /** Checkpoints durable in LMDB, and those that failed (retried later). */
   readonly checkpoints: number;
+  readonly checkpointsFailed: number;
+  /** The write-log records and bytes no durable checkpoint covers yet: what an open replays. */
   readonly logRecords: number;
   readonly logBytes: number;
 }
 
-/** Told of every successful commit: how long it took, fsync included, and its batches. */
+/** Told of every successful commit: how long it took, flush included, and its batches. */
 export type CommitObserver = (durationMs: number, batches: number) => void;
 
 /** Observers one storage accepts (a node's metrics need one). */
@@ -135,8 +139,8 @@ export function storageErrorFrom(error: unknown): StorageError {
 }
 
 /**
- * The typed error of a failed commit. LMDB reports a short write as EIO, which is how a full
- * disk often shows: so an I/O error with almost no free space left is reported as a full disk.
+ * The typed error of a failed commit. A short write can show as EIO, which is how a full disk
+ * often shows: so an I/O error with almost no free space left is reported as a full disk.
  */
 function commitFailure(error: unknown, path: string): StorageError {
   const failure = storageErrorFrom(error);
@@ -170,33 +174,44 @@ function validateBatch(batch: readonly StorageWrite[]): string | undefined {
   return undefined;
 }
 
+/** A checkpoint: the overlay it writes to LMDB, and the log records it covers. */
+interface Checkpoint {
+  readonly overlay: StorageOverlay;
+  readonly recordsBelow: number;
+  readonly logBytes: number;
+}
+
+/** Resolves on the next event-loop turn, after pending I/O callbacks. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /**
  * A node's durable store on LMDB. See src/env/storage.ts for the contract.
  *
- * A commit appends its group's writes as one record at the next sequential key under
- * `storageReservedPrefix`: it dirties the log's last page, not a page of every cell it
- * touches. The overlay holds every write not yet at its own key, for reads. Once it holds
- * `checkpointKeys` keys (or the log `checkpointLogBytes`), a checkpoint starts: each commit
- * from then on also moves a slice of overlay entries, in key order, to their keys. When it
- * passes the last key, every write of the records that existed when it started is at its key
- * or overwritten by a later record, so that commit deletes those records.
+ * A commit appends its group's writes as one record to the write-ahead log and flushes it:
+ * one flush, where an LMDB commit costs two (its pages, then its meta page). The active
+ * overlay holds every write since the last checkpoint started, for reads. Once it holds
+ * `checkpointKeys` keys (or the log `checkpointLogBytes`), it is frozen and a fresh one takes
+ * the writes; the frozen one is written to LMDB through lmdb-js's write thread, a chunk per
+ * turn, then a marker of the records it covers, and once that is durable the frozen overlay is
+ * dropped and the log segments it covers are recycled.
  *
- * A crash keeps whole commits. At open, the records left are replayed in order into the
- * overlay: a key a later record writes ends at that record's value, and every other key
- * already holds its latest value at its place.
+ * At open, the log records the marker does not cover are replayed in order into the overlay,
+ * and checkpointed at once: a key a later record writes ends at that record's value, and
+ * every other key already holds its latest value in LMDB.
  */
 export class LmdbStorage implements Storage {
-  /** Every write not yet at its own key: pending ones and those only in the log. */
-  private readonly overlay = new StorageOverlay();
+  /** Every write since the last checkpoint started: queued ones and those only in the log. */
+  private active = new StorageOverlay();
+  /** Bytes of log appended since the last checkpoint started. */
+  private activeLogBytes = 0;
+  /** The checkpoint running, or failed and waiting for a retry. */
+  private frozen: Checkpoint | undefined;
+  private checkpointing: Promise<void> | undefined;
+  /** The log records below this are covered by the durable checkpoint marker. */
+  private coveredBelow: number;
   private readonly queued: PendingBatch[] = [];
-  /** Log records on disk are numbered firstLogRecord .. nextLogRecord - 1. */
-  private firstLogRecord = 0;
-  private nextLogRecord = 0;
-  /** The size of each log record on disk, from firstLogRecord on, and their sum. */
-  private recordBytes: number[] = [];
-  private logBytes = 0;
-  /** The running checkpoint: the last key it moved, and the log records it covers. */
-  private sweep: { after: string | undefined; readonly recordsBelow: number } | undefined;
   /** The idle checkpoint's timer, and when the last commit of writes ended (performance.now()). */
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private lastCommitMs = 0;
@@ -205,6 +220,7 @@ export class LmdbStorage implements Storage {
   private broken: StorageError | undefined;
   private commits = 0;
   private checkpoints = 0;
+  private checkpointsFailed = 0;
   private batchesCommitted = 0;
   private batchesFailed = 0;
   private groupBatchesLargest = 0;
@@ -214,18 +230,18 @@ export class LmdbStorage implements Storage {
 
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
+    private readonly log: WriteAheadLog,
+    marker: CheckpointMarker,
     private readonly path: string,
-    private readonly groupBatchesMax: number,
-    private readonly checkpointKeys: number,
-    private readonly checkpointLogBytes: number,
-    private readonly checkpointSliceKeys: number,
-    private readonly checkpointIdleMs: number,
-  ) {}
+    private readonly options: Required<Omit<LmdbStorageOptions, 'path' | 'mapSizeBytes' | 'logSegmentBytes'>>,
+  ) {
+    this.coveredBelow = marker.recordsBelow;
+  }
 
   /**
-   * Opens (or creates) the environment at `options.path` and replays its write log into the
-   * overlay (checkpointed once the store has been idle for checkpointIdleMs). Throws an
-   * 'io-error' StorageError when a log record is damaged.
+   * Opens (or creates) the store at `options.path`, replays its write log into the overlay and
+   * starts checkpointing it. Throws an 'io-error' StorageError when a log record the
+   * checkpoint marker does not cover is missing (a damaged segment before a later one).
    */
   static open(options: LmdbStorageOptions): LmdbStorage {
     const db = open<Buffer, Buffer>({
@@ -238,33 +254,43 @@ export class LmdbStorage implements Storage {
       useWritemap: false,
       // The path is always a directory, even when its name has a dot (lmdb-js guesses otherwise).
       noSubdir: false,
+      // Batching per event-loop turn makes lmdb-js hold a promise of its own for each batch,
+      // which a failed commit rejects with no handler (an unhandled rejection).
+      eventTurnBatching: false,
       mapSize: options.mapSizeBytes ?? defaultMapSizeBytes,
     });
-    const storage = new LmdbStorage(
-      db,
-      options.path,
-      options.groupBatchesMax ?? defaultGroupBatchesMax,
-      options.checkpointKeys ?? defaultCheckpointKeys,
-      options.checkpointLogBytes ?? defaultCheckpointLogBytes,
-      options.checkpointSliceKeys ?? defaultCheckpointSliceKeys,
-      options.checkpointIdleMs ?? defaultCheckpointIdleMs,
-    );
     try {
-      storage.replayLog();
+      const marker = readCheckpointMarker(db);
+      const { log, records } = WriteAheadLog.open(
+        options.path,
+        options.logSegmentBytes ?? defaultLogSegmentBytes,
+        marker,
+      );
+      const storage = new LmdbStorage(db, log, marker, options.path, {
+        groupBatchesMax: options.groupBatchesMax ?? defaultGroupBatchesMax,
+        checkpointKeys: options.checkpointKeys ?? defaultCheckpointKeys,
+        checkpointLogBytes: options.checkpointLogBytes ?? defaultCheckpointLogBytes,
+        checkpointChunkKeys: options.checkpointChunkKeys ?? defaultCheckpointChunkKeys,
+        checkpointIdleMs: options.checkpointIdleMs ?? defaultCheckpointIdleMs,
+      });
+      for (const record of records) {
+        storage.applyToOverlay(record.writes);
+        storage.activeLogBytes += record.bytes;
+      }
+      storage.lastCommitMs = performance.now();
+      if (storage.active.size > 0) storage.startCheckpoint();
+      return storage;
     } catch (error) {
       void db.close();
       throw storageErrorFrom(error);
     }
-    storage.lastCommitMs = performance.now();
-    storage.armIdleCheckpoint(storage.checkpointIdleMs);
-    return storage;
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
     this.assertOpen();
     if (key.byteLength === 0 || key.byteLength > storageKeyBytesMax || isReservedStorageKey(key))
       return undefined;
-    const pending = this.overlay.get(key);
+    const pending = this.active.get(key) ?? this.frozen?.overlay.get(key);
     if (pending !== undefined) return pending.value === undefined ? undefined : copyBytes(pending.value);
     try {
       const value = this.db.get(asBuffer(key));
@@ -276,8 +302,12 @@ export class LmdbStorage implements Storage {
 
   range(range: StorageRange): Iterable<readonly [Uint8Array, Uint8Array]> {
     this.assertOpen();
+    const frozen = this.frozen?.overlay;
+    const pending = newestFirst(this.active.inRange(range), frozen?.inRange(range) ?? [], range);
+    const active = this.active;
+    const shadowed = (key: Uint8Array): boolean => active.has(key) || frozen?.has(key) === true;
     try {
-      return readRange(this.db, this.overlay, range);
+      return readRange(this.db, pending, shadowed, range);
     } catch (error) {
       throw storageErrorFrom(error);
     }
@@ -311,7 +341,6 @@ export class LmdbStorage implements Storage {
   counters(): LmdbStorageCounters {
     const { commits, batchesCommitted, batchesFailed, groupBatchesLargest, commitMsTotal, commitMsMax } =
       this;
-    const logRecords = this.nextLogRecord - this.firstLogRecord;
     return {
       commits,
       batchesCommitted,
@@ -320,13 +349,19 @@ export class LmdbStorage implements Storage {
       commitMsTotal,
       commitMsMax,
       checkpoints: this.checkpoints,
-      logRecords,
-      logBytes: this.logBytes,
+      checkpointsFailed: this.checkpointsFailed,
+      logRecords: this.log.nextRecord - this.coveredBelow,
+      logBytes: this.activeLogBytes + (this.frozen?.logBytes ?? 0),
     };
   }
 
+  /** Resolves once no checkpoint is running (it may have failed: see the counters). */
+  async checkpointSettled(): Promise<void> {
+    await this.checkpointing;
+  }
+
   /**
-   * Commits everything written so far and checkpoints the log (so the next open has none to
+   * Commits everything written so far and checkpoints it all (so the next open has nothing to
    * replay), then closes. Later calls reject with 'closed'. A failed checkpoint loses
    * nothing: the log stays, and the next open replays it.
    */
@@ -335,12 +370,14 @@ export class LmdbStorage implements Storage {
     this.closed = true;
     clearTimeout(this.idleTimer);
     this.flushAll();
-    if (this.overlay.size > 0 || this.firstLogRecord < this.nextLogRecord) {
-      // A checkpoint of everything: a fresh one, since keys behind a running one's position
-      // may have been written again.
-      this.sweep = undefined;
-      this.commit([], Number.POSITIVE_INFINITY);
+    await this.checkpointing;
+    if (this.broken === undefined && this.frozen !== undefined) await this.runCheckpoint();
+    if (this.broken === undefined && this.frozen === undefined && this.active.size > 0) {
+      this.startCheckpoint();
+      await this.checkpointing;
     }
+    if (this.frozen === undefined && this.active.size === 0) this.log.recycleBelow(this.coveredBelow, true);
+    await this.log.close();
     await this.db.close();
   }
 
@@ -350,153 +387,131 @@ export class LmdbStorage implements Storage {
   }
 
   private applyToOverlay(batch: readonly StorageWrite[]): void {
-    for (const write of batch) this.overlay.set(write.key, write.kind === 'put' ? write.value : undefined);
+    for (const write of batch) this.active.set(write.key, write.kind === 'put' ? write.value : undefined);
   }
 
-  /** Reads the write log into the overlay, in record order (at open, and after a failure). */
-  private replayLog(): void {
-    this.logBytes = 0;
-    this.recordBytes = [];
-    let first: number | undefined;
-    let next = this.nextLogRecord;
-    for (const { key, value } of this.db.getRange({ start: logKeysStart, end: logKeysEnd })) {
-      const recordNumber = logRecordNumber(key);
-      first ??= recordNumber;
-      next = recordNumber + 1;
-      this.applyToOverlay(decodeLogRecord(recordNumber, value));
-      this.recordBytes.push(value.byteLength);
-      this.logBytes += value.byteLength;
-    }
-    this.firstLogRecord = first ?? next;
-    this.nextLogRecord = next;
-  }
-
-  /** Commits every queued batch, in transactions of at most the group bound. */
+  /** Commits every queued batch, in appends of at most the group bound, then checkpoints if due. */
   private flushAll(): void {
-    while (this.queued.length > 0) {
-      const group = this.queued.splice(0, this.groupBatchesMax);
-      // Only the last group may move overlay entries: the overlay then holds no write of a
-      // later group, whose batches must not become durable in this commit.
-      this.commit(group, this.queued.length === 0 ? this.sliceKeys(group) : 0);
-    }
+    while (this.queued.length > 0) this.commit(this.queued.splice(0, this.options.groupBatchesMax));
     this.lastCommitMs = performance.now();
-    this.armIdleCheckpoint(this.checkpointIdleMs);
-  }
-
-  /** Keys a commit of `group` moves to their places: none unless a checkpoint is due or running. */
-  private sliceKeys(group: readonly PendingBatch[]): number {
+    // The queue is empty: the overlay holds only what the log holds, so it may be frozen.
+    const { checkpointKeys, checkpointLogBytes } = this.options;
     if (
-      this.sweep === undefined &&
-      this.overlay.size < this.checkpointKeys &&
-      this.logBytes < this.checkpointLogBytes
+      !this.closed &&
+      this.active.size > 0 &&
+      (this.active.size >= checkpointKeys || this.activeLogBytes >= checkpointLogBytes)
     )
-      return 0;
-    let writes = 0;
-    for (const batch of group) writes += batch.writes.length;
-    // Twice the keys the group adds, so a checkpoint always gains on the writes.
-    return Math.max(this.checkpointSliceKeys, 2 * writes);
+      this.startCheckpoint();
+    this.armIdleCheckpoint(this.options.checkpointIdleMs);
   }
 
-  /**
-   * Commits a group in one LMDB transaction, on this thread: `transactionSync` returns once
-   * LMDB has synced the data pages and the meta page. The group goes to the write log as one
-   * record; with `sliceKeys` above 0 the same transaction also moves that many overlay
-   * entries to their places (a checkpoint's slice). Blocking for the sync costs this thread
-   * what handing the commit to lmdb-js's write thread and back would cost in wake-ups, and
-   * leaves the core to the other processes. This class must never use lmdb-js's asynchronous
-   * writes (`put`, `batch` outside a transaction): once its write thread exists,
-   * `transactionSync` may join that thread's open transaction and return before anything is
-   * synced.
-   */
-  private commit(group: readonly PendingBatch[], sliceKeys: number): void {
+  /** Appends a group to the log as one record, flushed before its batches resolve. */
+  private commit(group: readonly PendingBatch[]): void {
     this.groupBatchesLargest = Math.max(this.groupBatchesLargest, group.length);
     const startedMs = performance.now();
-    const record = group.length === 0 ? undefined : encodeLogRecord(group.map((batch) => batch.writes));
-    const recordNumber = this.nextLogRecord;
-    let finished: number | undefined;
     try {
-      this.db.transactionSync(() => {
-        if (record !== undefined) this.db.putSync(logRecordKey(recordNumber), record);
-        if (sliceKeys > 0)
-          finished = this.writeSlice(sliceKeys, recordNumber + (record === undefined ? 0 : 1));
-      });
+      this.activeLogBytes += this.log.append(group.map((batch) => batch.writes));
     } catch (error) {
       return this.fail(group, commitFailure(error, this.path));
     }
-    const elapsedMs = performance.now() - startedMs;
-    if (record !== undefined) {
-      this.nextLogRecord += 1;
-      this.recordBytes.push(record.byteLength);
-      this.logBytes += record.byteLength;
-    }
-    if (finished !== undefined) this.dropLogBelow(finished);
-    this.noteCommit(elapsedMs, group.length);
+    this.noteCommit(performance.now() - startedMs, group.length);
     for (const batch of group) batch.resolve();
   }
 
   /**
-   * Inside a transaction: moves up to `count` overlay entries, in key order from where the
-   * running checkpoint stopped, to their own keys. A checkpoint starting now covers every log
-   * record below `recordsEnd`. When it reaches the last key, every write of those records is
-   * at its place or overwritten by a later record, so it deletes them, and returns the first
-   * record it keeps.
+   * Freezes the active overlay, when no checkpoint is running or waiting for a retry, and
+   * starts writing it to LMDB. Only while no batch is queued: the overlay must hold nothing
+   * the log does not.
    */
-  private writeSlice(count: number, recordsEnd: number): number | undefined {
-    const db = this.db;
-    const sweep = (this.sweep ??= { after: undefined, recordsBelow: recordsEnd });
-    const { taken, last, more } = this.overlay.takeAfter(sweep.after, count);
-    for (const { key, value } of taken) {
-      if (value === undefined) db.removeSync(asBuffer(key));
-      else db.putSync(asBuffer(key), asBuffer(value));
+  private startCheckpoint(): void {
+    if (this.frozen !== undefined || this.broken !== undefined || this.queued.length > 0) return;
+    this.frozen = { overlay: this.active, recordsBelow: this.log.nextRecord, logBytes: this.activeLogBytes };
+    this.active = new StorageOverlay();
+    this.activeLogBytes = 0;
+    void this.runCheckpoint();
+  }
+
+  /** Writes the frozen overlay to LMDB; on success drops it, else keeps it for a retry. */
+  private runCheckpoint(): Promise<void> {
+    const frozen = this.frozen!;
+    const running = this.writeCheckpoint(frozen).then(
+      () => {
+        this.frozen = undefined;
+        this.coveredBelow = frozen.recordsBelow;
+        this.checkpoints += 1;
+        this.log.recycleBelow(this.coveredBelow, false);
+      },
+      () => {
+        // A full disk, most likely: the log still holds every write, and reads the overlay.
+        this.checkpointsFailed += 1;
+      },
+    );
+    this.checkpointing = running.finally(() => {
+      this.checkpointing = undefined;
+      this.armIdleCheckpoint(this.options.checkpointIdleMs);
+    });
+    return this.checkpointing;
+  }
+
+  /**
+   * Hands the frozen entries to lmdb-js's write thread in key order, a chunk per turn (each
+   * turn's writes commit as one LMDB transaction there, synced before their promises
+   * resolve), then, once every one is durable, the marker of the records they cover.
+   */
+  private async writeCheckpoint(frozen: Checkpoint): Promise<void> {
+    const entries = frozen.overlay.inRange({});
+    const written: Array<Promise<unknown>> = [];
+    let failure: unknown;
+    const noteFailure = (error: unknown): void => {
+      failure ??= error;
+      // lmdb-js also rejects a promise of its own with the cause: this handles it.
+      const cause = (error as { commitError?: unknown } | null)?.commitError;
+      if (cause instanceof Promise) cause.catch(() => undefined);
+    };
+    for (let index = 0; index < entries.length && failure === undefined; index += 1) {
+      const { key, value } = entries[index]!;
+      const put =
+        value === undefined ? this.db.remove(asBuffer(key)) : this.db.put(asBuffer(key), asBuffer(value));
+      written.push(put.catch(noteFailure));
+      if ((index + 1) % this.options.checkpointChunkKeys === 0) await nextTurn();
     }
-    sweep.after = last ?? sweep.after;
-    if (more) return undefined;
-    for (let recordNumber = this.firstLogRecord; recordNumber < sweep.recordsBelow; recordNumber += 1)
-      db.removeSync(logRecordKey(recordNumber));
-    return sweep.recordsBelow;
+    await Promise.all(written);
+    if (failure !== undefined) throw storageErrorFrom(failure);
+    const marker = { recordsBelow: frozen.recordsBelow, segmentIdsBelow: this.log.segmentIdsBelow };
+    await this.db.put(checkpointMarkerKey, encodeCheckpointMarker(marker));
   }
 
   /** Arms the idle checkpoint, unless it is armed or nothing waits for a checkpoint. */
   private armIdleCheckpoint(delayMs: number): void {
     if (this.idleTimer !== undefined || this.closed) return;
-    if (this.overlay.size === 0 && this.firstLogRecord === this.nextLogRecord) return;
+    if (this.active.size === 0 && this.frozen === undefined) return;
     this.idleTimer = setTimeout(() => this.idleCheckpoint(), delayMs);
     this.idleTimer.unref();
   }
 
   /**
    * Runs when the timer fires: if writes were committed since it was armed, it waits out the
-   * rest of the idle time; else it commits one slice of a checkpoint, and arms itself for the
-   * next one at once. Writes queued meanwhile carry the checkpoint on in their own commits.
+   * rest of the idle time; else it retries a failed checkpoint, or starts one.
    */
   private idleCheckpoint(): void {
     this.idleTimer = undefined;
-    if (this.closed || this.broken !== undefined || this.queued.length > 0) return;
+    if (this.closed || this.broken !== undefined || this.checkpointing !== undefined) return;
     const idleMs = performance.now() - this.lastCommitMs;
-    if (idleMs < this.checkpointIdleMs) return this.armIdleCheckpoint(this.checkpointIdleMs - idleMs);
-    this.commit([], this.checkpointSliceKeys);
-    this.armIdleCheckpoint(0);
-  }
-
-  /** After a checkpoint's last slice committed: forgets the log records it deleted. */
-  private dropLogBelow(recordsBelow: number): void {
-    for (const bytes of this.recordBytes.splice(0, recordsBelow - this.firstLogRecord))
-      this.logBytes -= bytes;
-    this.firstLogRecord = recordsBelow;
-    this.sweep = undefined;
-    this.checkpoints += 1;
+    if (idleMs < this.options.checkpointIdleMs || this.queued.length > 0)
+      return this.armIdleCheckpoint(Math.max(0, this.options.checkpointIdleMs - idleMs));
+    if (this.frozen !== undefined) void this.runCheckpoint();
+    else this.startCheckpoint();
   }
 
   /**
-   * Rejects a group whose commit failed. Its writes leave the overlay, which is rebuilt from
-   * the log on disk and the batches still queued after the group; a running checkpoint
-   * starts over.
+   * Rejects a group whose append failed. Its writes leave the active overlay, which is rebuilt
+   * from the log records it covers, read back from disk, and the batches still queued.
    */
   private fail(group: readonly PendingBatch[], failure: StorageError): void {
-    this.overlay.clear();
-    this.sweep = undefined;
+    this.active.clear();
     try {
-      this.replayLog();
+      for (const record of this.log.recordsFrom(this.frozen?.recordsBelow ?? this.coveredBelow))
+        this.applyToOverlay(record.writes);
       for (const batch of this.queued) this.applyToOverlay(batch.writes);
     } catch (error) {
       // The log was readable at open and only this process wrote it since: the disk is
@@ -517,6 +532,49 @@ export class LmdbStorage implements Storage {
   }
 }
 
+/**
+ * The checkpoint marker LMDB holds (none yet: nothing covered). Throws an 'io-error'
+ * StorageError when a reserved key holds anything else: a write log an older version kept
+ * inside LMDB, which this version does not replay.
+ */
+function readCheckpointMarker(db: RootDatabase<Buffer, Buffer>): CheckpointMarker {
+  let marker: CheckpointMarker = { recordsBelow: 0, segmentIdsBelow: 0 };
+  for (const { key, value } of db.getRange({ start: reservedKeysStart, end: reservedKeysEnd })) {
+    const decoded = key.equals(checkpointMarkerKey) ? decodeCheckpointMarker(value) : undefined;
+    if (decoded === undefined)
+      throw new StorageError(
+        'io-error',
+        'the store holds a write log of an older version inside LMDB: open and close it with that version first',
+      );
+    marker = decoded;
+  }
+  return marker;
+}
+
+/** Two overlays' entries in a range, in its order: the newer wins where both hold a key. */
+function newestFirst(
+  newer: readonly OverlayEntry[],
+  older: readonly OverlayEntry[],
+  range: StorageRange,
+): OverlayEntry[] {
+  if (older.length === 0) return [...newer];
+  const direction = range.reverse === true ? -1 : 1;
+  const out: OverlayEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < newer.length && j < older.length) {
+    const order = direction * Buffer.compare(newer[i]!.key, older[j]!.key);
+    if (order <= 0) out.push(newer[i++]!);
+    if (order >= 0) {
+      if (order > 0) out.push(older[j]!);
+      j += 1;
+    }
+  }
+  while (i < newer.length) out.push(newer[i++]!);
+  while (j < older.length) out.push(older[j++]!);
+  return out;
+}
+
 function inRange(key: Uint8Array, range: StorageRange): boolean {
   if (range.start !== undefined && Buffer.compare(key, range.start) < 0) return false;
   if (range.end !== undefined && Buffer.compare(key, range.end) >= 0) return false;
@@ -534,8 +592,8 @@ function byteMax(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
 /** The parts of a range below and above the reserved keys, in the range's direction. */
 function outsideReserved(range: StorageRange): StorageRange[] {
   const segments = [
-    { ...range, end: byteMin(range.end, logKeysStart) },
-    { ...range, start: byteMax(range.start, logKeysEnd) },
+    { ...range, end: byteMin(range.end, reservedKeysStart) },
+    { ...range, start: byteMax(range.start, reservedKeysEnd) },
   ].filter(({ start, end }) => start === undefined || end === undefined || Buffer.compare(start, end) < 0);
   return range.reverse === true ? segments.reverse() : segments;
 }
@@ -580,14 +638,14 @@ function* durableInSegment(
  */
 function readRange(
   db: RootDatabase<Buffer, Buffer>,
-  overlay: StorageOverlay,
+  pending: readonly OverlayEntry[],
+  shadowed: (key: Uint8Array) => boolean,
   range: StorageRange,
 ): Array<readonly [Uint8Array, Uint8Array]> {
   const limit = range.limit ?? Number.POSITIVE_INFINITY;
   const result: Array<readonly [Uint8Array, Uint8Array]> = [];
   if (limit <= 0) return result;
   const direction = range.reverse === true ? -1 : 1;
-  const pending = overlay.inRange(range);
   let next = 0;
   const takePendingBefore = (key: Buffer | undefined): boolean => {
     while (next < pending.length && result.length < limit) {
@@ -604,7 +662,7 @@ function readRange(
     if (result.length >= limit) break;
     const durableVisible = takePendingBefore(key);
     if (result.length >= limit) break;
-    if (durableVisible && !overlay.has(key)) result.push([plainView(key), plainView(value)]);
+    if (durableVisible && !shadowed(key)) result.push([plainView(key), plainView(value)]);
   }
   takePendingBefore(undefined);
   return result;

@@ -1,52 +1,81 @@
-// The records of LmdbStorage's write log: each commit's batches as one value at a sequential
-// key under the reserved prefix, so a commit appends one record instead of updating a page
-// of every cell it touches. A record is checksummed, so a damaged one is refused at replay.
+// The records of LmdbStorage's write-ahead log, a file apart from LMDB: each commit's batches
+// as one checksummed record, so a commit costs one append and one flush. A record names its
+// segment file and its number, so a torn tail, or stale bytes of a recycled segment, end a
+// segment's records instead of being replayed. Also the checkpoint marker kept in LMDB.
 import { crc32 } from 'node:zlib';
-import { StorageError, storageReservedPrefix, type StorageWrite } from '../env/index.ts';
+import { storageReservedPrefix, type StorageWrite } from '../env/index.ts';
 
-const RECORD_NUMBER_BYTES = 8;
-const HEADER_BYTES = 8; // CRC-32 of the rest, then the number of writes
+/**
+ * Header: body length (u32), CRC-32 of everything after it (u32), segment id (u32), record
+ * number (u48). The body is the number of writes (u32), then each write: kind (u8), key
+ * length (u16), key, and for a put the value length (u32) and the value.
+ */
+export const logRecordHeaderBytes = 18;
+const BODY_START = logRecordHeaderBytes;
 const KIND_PUT = 1;
 const KIND_DELETE = 2;
 
-/** The bounds of every log record's key: the reserved prefix, and the key just above its keys. */
-export const logKeysStart = Buffer.from(storageReservedPrefix);
+/** The largest record number a header holds (2^48 - 1). */
+export const logRecordNumberMax = 2 ** 48 - 1;
+
+/** The bounds of the keys LMDB holds for the store itself: the reserved prefix, and just above. */
+export const reservedKeysStart = Buffer.from(storageReservedPrefix);
 /** The prefix ends below 0xff, so raising its last byte bounds every key that begins with it. */
-export const logKeysEnd = Buffer.from([
+export const reservedKeysEnd = Buffer.from([
   ...storageReservedPrefix.subarray(0, -1),
   storageReservedPrefix.at(-1)! + 1,
 ]);
 
-/** The key of log record `recordNumber`: the reserved prefix, then the number big-endian. */
-export function logRecordKey(recordNumber: number): Buffer {
-  const key = Buffer.alloc(storageReservedPrefix.byteLength + RECORD_NUMBER_BYTES);
-  key.set(storageReservedPrefix);
-  key.writeBigUInt64BE(BigInt(recordNumber), storageReservedPrefix.byteLength);
-  return key;
+/** Where LMDB keeps the checkpoint marker: the log records it covers, and segment ids used. */
+export const checkpointMarkerKey = Buffer.concat([reservedKeysStart, Buffer.from('checkpoint')]);
+
+/** What the last durable checkpoint covers. */
+export interface CheckpointMarker {
+  /** Every write of the log records numbered below this is at its own key in LMDB. */
+  readonly recordsBelow: number;
+  /** Segment ids below this have been used: a new segment takes a higher one. */
+  readonly segmentIdsBelow: number;
 }
 
-/** The number of the log record at `key`. */
-export function logRecordNumber(key: Uint8Array): number {
-  return Number(
-    Buffer.from(key.buffer, key.byteOffset, key.byteLength).readBigUInt64BE(storageReservedPrefix.byteLength),
-  );
+export function encodeCheckpointMarker(marker: CheckpointMarker): Buffer {
+  const bytes = Buffer.alloc(10);
+  bytes.writeUIntBE(marker.recordsBelow, 0, 6);
+  bytes.writeUInt32BE(marker.segmentIdsBelow, 6);
+  return bytes;
 }
 
-/** The batches' writes, in order, as one record. */
-export function encodeLogRecord(batches: ReadonlyArray<readonly StorageWrite[]>): Buffer {
-  let bytes = HEADER_BYTES;
+/** The marker in `bytes`, or undefined when they are not one. */
+export function decodeCheckpointMarker(bytes: Uint8Array): CheckpointMarker | undefined {
+  if (bytes.byteLength !== 10) return undefined;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { recordsBelow: buffer.readUIntBE(0, 6), segmentIdsBelow: buffer.readUInt32BE(6) };
+}
+
+/** The bytes a record of these batches takes, header included. */
+export function logRecordBytes(batches: ReadonlyArray<readonly StorageWrite[]>): number {
+  let bytes = BODY_START + 4;
+  for (const batch of batches) {
+    for (const write of batch)
+      bytes += 3 + write.key.byteLength + (write.kind === 'put' ? 4 + write.value.byteLength : 0);
+  }
+  return bytes;
+}
+
+/** The batches' writes, in order, as record `recordNumber` of segment `segmentId`. */
+export function encodeLogRecord(
+  segmentId: number,
+  recordNumber: number,
+  batches: ReadonlyArray<readonly StorageWrite[]>,
+): Buffer {
+  const record = Buffer.allocUnsafe(logRecordBytes(batches));
+  record.writeUInt32BE(record.byteLength - BODY_START, 0);
+  record.writeUInt32BE(segmentId, 8);
+  record.writeUIntBE(recordNumber, 12, 6);
   let writes = 0;
+  let offset = BODY_START + 4;
   for (const batch of batches) {
     for (const write of batch) {
       writes += 1;
-      bytes += 1 + 2 + write.key.byteLength + (write.kind === 'put' ? 4 + write.value.byteLength : 0);
-    }
-  }
-  const record = Buffer.allocUnsafe(bytes);
-  record.writeUInt32BE(writes, 4);
-  let offset = HEADER_BYTES;
-  for (const batch of batches) {
-    for (const write of batch) {
       record[offset] = write.kind === 'put' ? KIND_PUT : KIND_DELETE;
       record.writeUInt16BE(write.key.byteLength, offset + 1);
       record.set(write.key, offset + 3);
@@ -58,42 +87,70 @@ export function encodeLogRecord(batches: ReadonlyArray<readonly StorageWrite[]>)
       }
     }
   }
-  record.writeUInt32BE(crc32(record.subarray(4)), 0);
+  record.writeUInt32BE(writes, BODY_START);
+  record.writeUInt32BE(crc32(record.subarray(8)), 4);
   return record;
 }
 
+/** One record read back: its number, its writes (values are copies), and its size. */
+export interface LogRecord {
+  readonly recordNumber: number;
+  readonly writes: StorageWrite[];
+  readonly bytes: number;
+}
+
 /**
- * The writes of a record, in order; the values are copies. Throws an 'io-error' StorageError
- * when the record is damaged (a checksum mismatch or a length that runs past its end).
+ * The records at the start of a segment's bytes, in order, up to the first that is not a
+ * whole record of this segment numbered one above the one before it (a torn append, zeros
+ * or stale bytes of a recycled segment), and the offset where that one starts.
  */
-export function decodeLogRecord(recordNumber: number, record: Uint8Array): StorageWrite[] {
-  const buffer = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
-  const damaged = (): StorageError =>
-    new StorageError('io-error', `write log record ${recordNumber} is damaged`);
-  if (buffer.byteLength < HEADER_BYTES || buffer.readUInt32BE(0) !== crc32(buffer.subarray(4)))
-    throw damaged();
-  const count = buffer.readUInt32BE(4);
-  const writes: StorageWrite[] = [];
-  let offset = HEADER_BYTES;
-  const take = (length: number): Uint8Array => {
-    if (offset + length > buffer.byteLength) throw damaged();
-    const bytes = new Uint8Array(buffer.subarray(offset, offset + length));
-    offset += length;
-    return bytes;
-  };
-  const length = (bytes: 2 | 4): number => {
-    if (offset + bytes > buffer.byteLength) throw damaged();
-    const value = bytes === 2 ? buffer.readUInt16BE(offset) : buffer.readUInt32BE(offset);
-    offset += bytes;
-    return value;
-  };
-  for (let i = 0; i < count; i += 1) {
-    const kind = take(1)[0];
-    const key = take(length(2));
-    if (kind === KIND_DELETE) writes.push({ kind: 'delete', key });
-    else if (kind === KIND_PUT) writes.push({ kind: 'put', key, value: take(length(4)) });
-    else throw damaged();
+export function readLogRecords(
+  segmentId: number,
+  bytes: Uint8Array,
+): { records: LogRecord[]; endOffset: number } {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: LogRecord[] = [];
+  let offset = 0;
+  while (offset + BODY_START + 4 <= buffer.byteLength) {
+    const end = offset + BODY_START + buffer.readUInt32BE(offset);
+    if (end > buffer.byteLength || end < offset + BODY_START + 4) break;
+    if (buffer.readUInt32BE(offset + 8) !== segmentId) break;
+    const recordNumber = buffer.readUIntBE(offset + 12, 6);
+    const previous = records.at(-1);
+    if (previous !== undefined && recordNumber !== previous.recordNumber + 1) break;
+    if (buffer.readUInt32BE(offset + 4) !== crc32(buffer.subarray(offset + 8, end))) break;
+    const writes = decodeBody(buffer.subarray(offset + BODY_START, end));
+    if (writes === undefined) break;
+    records.push({ recordNumber, writes, bytes: end - offset });
+    offset = end;
   }
-  if (offset !== buffer.byteLength) throw damaged();
-  return writes;
+  return { records, endOffset: offset };
+}
+
+/** A record's writes, or undefined when its body does not parse exactly. */
+function decodeBody(body: Buffer): StorageWrite[] | undefined {
+  const count = body.readUInt32BE(0);
+  const writes: StorageWrite[] = [];
+  let offset = 4;
+  const fits = (length: number): boolean => offset + length <= body.byteLength;
+  for (let i = 0; i < count; i += 1) {
+    if (!fits(3)) return undefined;
+    const kind = body[offset];
+    const keyBytes = body.readUInt16BE(offset + 1);
+    offset += 3;
+    if (!fits(keyBytes)) return undefined;
+    const key = new Uint8Array(body.subarray(offset, offset + keyBytes));
+    offset += keyBytes;
+    if (kind === KIND_DELETE) {
+      writes.push({ kind: 'delete', key });
+      continue;
+    }
+    if (kind !== KIND_PUT || !fits(4)) return undefined;
+    const valueBytes = body.readUInt32BE(offset);
+    offset += 4;
+    if (!fits(valueBytes)) return undefined;
+    writes.push({ kind: 'put', key, value: new Uint8Array(body.subarray(offset, offset + valueBytes)) });
+    offset += valueBytes;
+  }
+  return offset === body.byteLength ? writes : undefined;
 }

@@ -1,5 +1,5 @@
 // The writes LmdbStorage holds in memory because they are not yet at their own keys in LMDB
-// (still waiting for a commit, or durable only in the write log): the latest value of each
+// (still waiting for a commit, or durable only in the write-ahead log): the latest value of each
 // key, found by key, and listed in key order for range reads.
 import type { StorageRange } from '../env/index.ts';
 
@@ -51,13 +51,11 @@ const addedKeysMax = 1024;
 /**
  * Latest writes by key, and their key order in two sorted arrays: a big one, and the keys
  * added since they were last merged into it (at most addedKeysMax). A read or insert costs a
- * binary search in each, not a pass over every key. A key taken out stays in the big array,
- * skipped, until stale keys outnumber live ones.
+ * binary search in each, not a pass over every key.
  */
 export class StorageOverlay {
   private readonly entries = new Map<string, OverlayEntry>();
   private sortedKeys: string[] = [];
-  private staleKeys = 0;
   private addedKeys: string[] = [];
 
   /** Distinct keys held. */
@@ -82,7 +80,6 @@ export class StorageOverlay {
   clear(): void {
     this.entries.clear();
     this.sortedKeys = [];
-    this.staleKeys = 0;
     this.addedKeys = [];
   }
 
@@ -91,71 +88,29 @@ export class StorageOverlay {
     if (this.entries.size === 0) return [];
     const start = range.start === undefined ? undefined : overlayKey(range.start);
     const end = range.end === undefined ? undefined : overlayKey(range.end);
-    const big = this.live(this.sortedKeys, ...bounds(this.sortedKeys, start, end));
-    const added = this.live(this.addedKeys, ...bounds(this.addedKeys, start, end));
+    const big = this.entriesOf(this.sortedKeys, ...bounds(this.sortedKeys, start, end));
+    const added = this.entriesOf(this.addedKeys, ...bounds(this.addedKeys, start, end));
     const out = added.length === 0 ? big : mergeEntries(big, added);
     if (range.reverse === true) out.reverse();
     return out;
   }
 
-  /**
-   * Takes out, in key order, up to `count` entries whose keys are above `after` (from the
-   * first key when undefined), and returns them with the last key taken and whether any
-   * key above it is left.
-   */
-  takeAfter(
-    after: string | undefined,
-    count: number,
-  ): { taken: OverlayEntry[]; last: string | undefined; more: boolean } {
-    this.merge();
-    const sorted = this.sortedKeys;
-    let index = after === undefined ? 0 : lowerBound(sorted, after);
-    if (after !== undefined && sorted[index] === after) index += 1;
-    const taken: OverlayEntry[] = [];
-    let last: string | undefined;
-    for (; index < sorted.length && taken.length < count; index += 1) {
-      const text = sorted[index]!;
-      const entry = this.entries.get(text);
-      if (entry === undefined) continue;
-      taken.push(entry);
-      this.entries.delete(text);
-      this.staleKeys += 1;
-      last = text;
-    }
-    while (index < sorted.length && !this.entries.has(sorted[index]!)) index += 1;
-    return { taken, last, more: index < sorted.length };
-  }
-
-  /** Notes a key new to the entries: live again in the big array, or added. */
+  /** Notes a key new to the entries. */
   private addKey(text: string): void {
-    const index = this.staleKeys > 0 ? lowerBound(this.sortedKeys, text) : -1;
-    if (index >= 0 && this.sortedKeys[index] === text) {
-      this.staleKeys -= 1;
-      return;
-    }
     this.addedKeys.splice(lowerBound(this.addedKeys, text), 0, text);
     if (this.addedKeys.length > addedKeysMax) this.merge();
   }
 
-  private live(sorted: readonly string[], from: number, to: number): OverlayEntry[] {
+  private entriesOf(sorted: readonly string[], from: number, to: number): OverlayEntry[] {
     const out: OverlayEntry[] = [];
-    for (let i = from; i < to; i += 1) {
-      const entry = this.entries.get(sorted[i]!);
-      if (entry !== undefined) out.push(entry);
-    }
+    for (let i = from; i < to; i += 1) out.push(this.entries.get(sorted[i]!)!);
     return out;
   }
 
-  /** Moves the added keys into the big array, dropping stale keys when they outnumber live ones. */
+  /** Moves the added keys into the big array. */
   private merge(): void {
-    if (this.staleKeys > this.entries.size) {
-      this.sortedKeys = this.sortedKeys.filter((text) => this.entries.has(text));
-      this.staleKeys = 0;
-    }
-    if (this.addedKeys.length > 0) {
-      this.sortedKeys = mergeSorted(this.sortedKeys, this.addedKeys);
-      this.addedKeys = [];
-    }
+    this.sortedKeys = mergeSorted(this.sortedKeys, this.addedKeys);
+    this.addedKeys = [];
   }
 }
 

@@ -12,11 +12,11 @@ process.on('unhandledRejection', () => {
 const [path, checkpointKeysText] = process.argv.slice(2);
 if (path === undefined || checkpointKeysText === undefined)
   throw new Error('usage: disk-full-writer PATH CHECKPOINT_KEYS');
-// A slice of 2 keys: a checkpoint moves 4 keys per commit here, so it spans several commits.
+// Chunks of 2 keys: a checkpoint spans several LMDB transactions.
 const storage = LmdbStorage.open({
   path,
   checkpointKeys: Number(checkpointKeysText),
-  checkpointSliceKeys: 2,
+  checkpointChunkKeys: 2,
 });
 const key = (i: number, part: number): Uint8Array => new TextEncoder().encode(`k/${i}/${part}`);
 const batchOf = (i: number) =>

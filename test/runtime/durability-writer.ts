@@ -1,16 +1,18 @@
 // Child process of the SIGKILL durability test: writes multi-key batches to an LmdbStorage
 // as fast as it can and prints "ack <batch>" only after each batch's promise resolves. Its
-// third and fourth arguments are the storage's checkpoint size and slice, in keys.
+// third to fifth arguments are the storage's checkpoint size, the keys a checkpoint hands to
+// LMDB per turn, and the log's segment size in bytes.
 import { LmdbStorage } from '../../src/runtime/lmdb-storage.ts';
 
-const [path, firstBatchText, checkpointKeysText, sliceKeysText] = process.argv.slice(2);
+const [path, firstBatchText, checkpointKeysText, chunkKeysText, segmentBytesText] = process.argv.slice(2);
 if (
   path === undefined ||
   firstBatchText === undefined ||
   checkpointKeysText === undefined ||
-  sliceKeysText === undefined
+  chunkKeysText === undefined ||
+  segmentBytesText === undefined
 )
-  throw new Error('usage: durability-writer PATH FIRST_BATCH CHECKPOINT_KEYS SLICE_KEYS');
+  throw new Error('usage: durability-writer PATH FIRST_BATCH CHECKPOINT_KEYS CHUNK_KEYS SEGMENT_BYTES');
 
 /** Keys written by each batch; the test checks that a batch is all there or not at all. */
 const keysPerBatch = 4;
@@ -20,7 +22,8 @@ const valueBytes = 512;
 const storage = LmdbStorage.open({
   path,
   checkpointKeys: Number(checkpointKeysText),
-  checkpointSliceKeys: Number(sliceKeysText),
+  checkpointChunkKeys: Number(chunkKeysText),
+  logSegmentBytes: Number(segmentBytesText),
 });
 let nextBatch = Number(firstBatchText);
 

@@ -2,8 +2,9 @@
 // acknowledged one; the parent SIGKILLs it mid-stream many times and checks, after reopening,
 // that every acknowledged batch is present and every batch is whole or absent (paper §2.2:
 // an acceptor's promises survive crashes; src/env/storage.ts durability contract). Writers
-// checkpoint their write log every few commits or never, so kills land in appends, in
-// checkpoints and in the replay of a log a killed writer left.
+// checkpoint their write log every few commits, over small log segments, or never, so kills
+// land in appends, in new segments, in checkpoints and in the replay of a log a killed
+// writer left.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +28,18 @@ function runAndKill(
   checkpointKeys: number,
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    // A slice of 8 keys: a checkpoint moves max(8, twice a commit's writes) keys per commit,
-    // so it spans several commits and kills land in the middle of one.
-    const args = ['--import', 'tsx', writerPath, path, String(firstBatch), String(checkpointKeys), '8'];
+    // Chunks of 8 keys: a checkpoint spans many LMDB transactions, and kills land in the middle
+    // of one. Segments of 16 KiB: the log starts a new one every few commits.
+    const args = [
+      '--import',
+      'tsx',
+      writerPath,
+      path,
+      String(firstBatch),
+      String(checkpointKeys),
+      '8',
+      '16384',
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const acknowledged: number[] = [];
     let pending = '';

@@ -1,13 +1,20 @@
 // Tests of LmdbStorage against the Storage contract of src/env/storage.ts: atomic ordered
-// batches, read-your-writes before the commit, bytewise range reads and group commit.
-import { mkdtempSync, rmSync } from 'node:fs';
+// batches, read-your-writes before the commit, bytewise range reads and group commit; and of
+// its write-ahead log: replay, segments, checkpoints into LMDB.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom, StorageError, type StorageWrite } from '../../src/env/index.ts';
 import { LmdbStorage, storageErrorFrom, type LmdbStorageOptions } from '../../src/runtime/lmdb-storage.ts';
-import { encodeLogRecord, logRecordKey } from '../../src/runtime/storage-log.ts';
+import {
+  checkpointMarkerKey,
+  decodeCheckpointMarker,
+  encodeCheckpointMarker,
+  encodeLogRecord,
+  reservedKeysStart,
+} from '../../src/runtime/storage-log.ts';
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
@@ -223,59 +230,79 @@ describe('LmdbStorage', () => {
       { kind: 'put', key: text('c'), value: text('3') },
       { kind: 'put', key: text('d'), value: text('4') },
     ]);
-    expect(storage.counters()).toMatchObject({ commits: 3, checkpoints: 1, logRecords: 0 });
+    // Four keys: the commit starts a checkpoint; reads see the same while it runs and after.
     const expected = [
       [text('b'), text('2')],
       [text('c'), text('3')],
       [text('d'), text('4')],
     ];
     expect([...storage.range({})]).toEqual(expected);
+    await storage.checkpointSettled();
+    expect(storage.counters()).toMatchObject({ commits: 3, checkpoints: 1, logRecords: 0, logBytes: 0 });
+    expect([...storage.range({})]).toEqual(expected);
     await storage.write([{ kind: 'put', key: text('e'), value: text('5') }]);
     expect(storage.counters().logRecords).toBe(1);
     await storage.close();
     const raw = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
-    const stored = [...raw.getRange({})].map(({ key, value }) => [key.toString(), value.toString()]);
+    const stored = [...raw.getRange({ end: reservedKeysStart })].map(({ key, value }) => [
+      key.toString(),
+      value.toString(),
+    ]);
+    const marker = decodeCheckpointMarker(raw.get(checkpointMarkerKey)!);
     await raw.close();
-    expect(stored, 'close checkpoints the log: only the keys remain').toEqual([
+    expect(stored, 'close checkpoints the log: the keys hold every write').toEqual([
       ['b', '2'],
       ['c', '3'],
       ['d', '4'],
       ['e', '5'],
     ]);
+    expect(marker?.recordsBelow, 'the marker covers all four records').toBe(4);
+    expect(logFiles(dir), 'no segment is left to replay, one is kept as the spare').toEqual([
+      'wal-spare.log',
+    ]);
   });
 
-  it('replays its write log at open, and refuses to open over a damaged log record', async () => {
+  it('replays the records its checkpoint marker does not cover, in order, from every segment', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-'));
-    const put = (key: string, value: string): StorageWrite => ({
-      kind: 'put',
-      key: text(key),
-      value: text(value),
-    });
     const raw = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
     await raw.put(Buffer.from('a'), Buffer.from('old'));
     await raw.put(Buffer.from('z'), Buffer.from('26'));
-    await raw.put(
-      logRecordKey(7),
-      encodeLogRecord([[put('a', '1'), put('b', '2')], [{ kind: 'delete', key: text('z') }]]),
-    );
-    await raw.put(logRecordKey(8), encodeLogRecord([[put('b', '3')]]));
+    await raw.put(checkpointMarkerKey, encodeCheckpointMarker({ recordsBelow: 7, segmentIdsBelow: 3 }));
     await raw.close();
+    // Segment 1: record 6 (covered: its write is already in LMDB) and 7; segment 2: record 8,
+    // then a torn record 9 (never acknowledged).
+    writeSegment(dir, 1, [
+      encodeLogRecord(1, 6, [[put('a', 'old')]]),
+      encodeLogRecord(1, 7, [[put('a', '1'), put('b', '2')], [{ kind: 'delete', key: text('z') }]]),
+    ]);
+    writeSegment(dir, 2, [
+      encodeLogRecord(2, 8, [[put('b', '3')]]),
+      encodeLogRecord(2, 9, [[put('c', 'x')]]).subarray(0, 30),
+    ]);
     const { storage } = openStorage(dir);
     expect(storage.counters().logRecords).toBe(2);
-    expect(storage.get(text('z'))).toBeUndefined();
-    expect([...storage.range({})]).toEqual([
+    const replayed = [
       [text('a'), text('1')],
       [text('b'), text('3')],
+    ];
+    expect(storage.get(text('z'))).toBeUndefined();
+    expect([...storage.range({})]).toEqual(replayed);
+    await storage.checkpointSettled();
+    expect(storage.counters()).toMatchObject({ checkpoints: 1, logRecords: 0 });
+    expect(logFiles(dir), 'covered segments are recycled; appends start a new one (id 3)').toEqual([
+      'wal-spare.log',
     ]);
     await storage.write([put('c', '4')]);
-    expect(storage.counters().logRecords).toBe(3);
-    await storage.close();
+    expect(logFiles(dir)).toContain('wal-0000000003.log');
+    expect([...storage.range({})]).toEqual([...replayed, [text('c'), text('4')]]);
+  });
 
-    const damaged = encodeLogRecord([[put('a', '5')]]);
-    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 1, damaged.length - 1);
-    const again = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
-    await again.put(logRecordKey(100), damaged);
-    await again.close();
+  it('refuses to open when a record it must replay is missing (a damaged segment before a later one)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-'));
+    const damaged = encodeLogRecord(1, 1, [[put('a', '2')]]);
+    damaged[damaged.length - 1]! ^= 1;
+    writeSegment(dir, 1, [encodeLogRecord(1, 0, [[put('a', '1')]]), damaged]);
+    writeSegment(dir, 2, [encodeLogRecord(2, 2, [[put('a', '3')]])]);
     let failure: unknown;
     try {
       LmdbStorage.open({ path: dir });
@@ -283,15 +310,26 @@ describe('LmdbStorage', () => {
       failure = error;
     }
     expect(failure).toBeInstanceOf(StorageError);
-    expect(failure).toMatchObject({ kind: 'io-error', message: 'write log record 100 is damaged' });
+    expect((failure as StorageError).kind).toBe('io-error');
+    expect((failure as StorageError).message).toContain('record 1 is missing');
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reads as a plain ordered map whatever the checkpoint size and slice, across reopens (random ops)', async () => {
+  it('refuses to open over a write log an older version kept inside LMDB', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'physalia-lmdb-'));
+    const raw = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
+    await raw.put(Buffer.concat([reservedKeysStart, Buffer.alloc(8)]), Buffer.from('a record'));
+    await raw.close();
+    expect(() => LmdbStorage.open({ path: dir })).toThrow(/older version/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads as a plain ordered map whatever the checkpoint size, chunk and segment size, across reopens (random ops)', async () => {
     const configurations = [
-      { checkpointKeys: 0, checkpointSliceKeys: 512 },
-      { checkpointKeys: 3, checkpointSliceKeys: 1 },
-      { checkpointKeys: 10, checkpointSliceKeys: 2 },
-      { checkpointKeys: 50, checkpointSliceKeys: 512 },
+      { checkpointKeys: 0, checkpointChunkKeys: 512 },
+      { checkpointKeys: 3, checkpointChunkKeys: 1, logSegmentBytes: 64 },
+      { checkpointKeys: 10, checkpointChunkKeys: 2, logSegmentBytes: 300 },
+      { checkpointKeys: 50, checkpointChunkKeys: 512 },
     ];
     for (const options of configurations) {
       const { checkpointKeys } = options;
@@ -307,6 +345,8 @@ describe('LmdbStorage', () => {
         expect(got, `${JSON.stringify(options)} range ${from}..${to}`).toEqual(
           keys.map((k) => [k, model.get(k)]),
         );
+        const k = from + random.intBelow(to - from);
+        expect(storage.get(keyOf(k))?.[0], `${JSON.stringify(options)} get ${k}`).toBe(model.get(k));
       };
       for (let step = 0; step < 300; step += 1) {
         const writes: StorageWrite[] = [];
@@ -325,6 +365,7 @@ describe('LmdbStorage', () => {
         const from = random.intBelow(40);
         expectSame(random.intBelow(2) === 0, from, from + random.intBelow(40 - from) + 1);
         if (random.intBelow(3) === 0) await written;
+        if (random.intBelow(5) === 0) await new Promise((resolve) => setImmediate(resolve));
         if (random.intBelow(60) === 0) {
           await storage.close();
           ({ storage, dir } = openStorage(dir, options));
@@ -335,8 +376,8 @@ describe('LmdbStorage', () => {
     }
   });
 
-  it('checkpoints the whole log, a slice per turn, once no write has committed for checkpointIdleMs', async () => {
-    const { storage, dir } = openStorage(undefined, { checkpointIdleMs: 100, checkpointSliceKeys: 3 });
+  it('checkpoints the whole log once no write has committed for checkpointIdleMs', async () => {
+    const { storage, dir } = openStorage(undefined, { checkpointIdleMs: 100, checkpointChunkKeys: 3 });
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     for (let round = 0; round < 5; round += 1) {
       await storage.write(
@@ -346,12 +387,40 @@ describe('LmdbStorage', () => {
     }
     expect(storage.counters()).toMatchObject({ checkpoints: 0, logRecords: 5 });
     await sleep(400);
-    // 15 keys at 3 per slice: five slice commits, back to back; the fifth deletes the log.
-    expect(storage.counters()).toMatchObject({ checkpoints: 1, logRecords: 0, logBytes: 0, commits: 10 });
+    expect(storage.counters()).toMatchObject({ checkpoints: 1, logRecords: 0, logBytes: 0, commits: 5 });
     expect([...storage.range({})]).toHaveLength(15);
+    // Killed now (no close), a restart would find every key in LMDB and nothing to replay.
+    const raw = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary' });
+    expect([...raw.getRange({ end: reservedKeysStart })]).toHaveLength(15);
+    expect(decodeCheckpointMarker(raw.get(checkpointMarkerKey)!)?.recordsBelow).toBe(5);
+    await raw.close();
+  });
+
+  it('starts a new segment when a record does not fit, and recycles covered ones after a checkpoint', async () => {
+    const { storage, dir } = openStorage(undefined, { logSegmentBytes: 100, checkpointKeys: 1_000_000 });
+    for (let i = 0; i < 6; i += 1) await storage.write([put(`key-${i}`, 'x'.repeat(60))]);
+    expect(logFiles(dir).filter((name) => name.startsWith('wal-0'))).toHaveLength(6);
+    expect(storage.counters().logRecords).toBe(6);
     await storage.close();
-    const reopened = openStorage(dir, { checkpointIdleMs: 100 }).storage;
-    expect(reopened.counters().logRecords).toBe(0);
-    expect(reopened.get(bytes(4, 2))).toEqual(bytes(2));
+    expect(logFiles(dir)).toEqual(['wal-spare.log']);
+    const reopened = openStorage(dir).storage;
+    expect(reopened.get(text('key-5'))).toEqual(text('x'.repeat(60)));
   });
 });
+
+function put(key: string, value: string): StorageWrite {
+  return { kind: 'put', key: text(key), value: text(value) };
+}
+
+function writeSegment(dir: string, id: number, records: readonly Uint8Array[]): void {
+  writeFileSync(
+    join(dir, `wal-${String(id).padStart(10, '0')}.log`),
+    Buffer.concat([...records, Buffer.alloc(100)]),
+  );
+}
+
+function logFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.startsWith('wal-'))
+    .sort();
+}

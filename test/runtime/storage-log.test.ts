@@ -1,15 +1,18 @@
-// Tests of LmdbStorage's write-log records: they decode to the writes encoded, in order, and
-// any damage to a record is refused with a typed error instead of replayed.
+// Tests of the write-ahead log's records: they read back as the writes encoded, in order; a
+// segment's records end at the first one that is damaged, torn, of another segment or out of
+// sequence, so none of those is ever replayed. Also the checkpoint marker LMDB keeps.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isReservedStorageKey, StorageError, type StorageWrite } from '../../src/env/index.ts';
+import { isReservedStorageKey, type StorageWrite } from '../../src/env/index.ts';
 import {
-  decodeLogRecord,
+  checkpointMarkerKey,
+  decodeCheckpointMarker,
+  encodeCheckpointMarker,
   encodeLogRecord,
-  logKeysEnd,
-  logKeysStart,
-  logRecordKey,
-  logRecordNumber,
+  logRecordBytes,
+  readLogRecords,
+  reservedKeysEnd,
+  reservedKeysStart,
 } from '../../src/runtime/storage-log.ts';
 
 const writeArbitrary: fc.Arbitrary<StorageWrite> = fc.oneof(
@@ -21,40 +24,63 @@ const writeArbitrary: fc.Arbitrary<StorageWrite> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), key: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
 );
 const batchesArbitrary = fc.array(fc.array(writeArbitrary, { maxLength: 5 }), { minLength: 1, maxLength: 5 });
+const recordsArbitrary = fc.array(batchesArbitrary, { minLength: 1, maxLength: 6 });
+
+/** Records `first`, `first + 1`, ... of segment 7, back to back. */
+function segmentOf(recordBatches: ReadonlyArray<ReadonlyArray<readonly StorageWrite[]>>, first = 40): Buffer {
+  return Buffer.concat(recordBatches.map((batches, index) => encodeLogRecord(7, first + index, batches)));
+}
 
 describe('write log records', () => {
-  it('decode to the writes of every batch, in order', () => {
+  it('read back as the writes of every batch, in order, numbered, each its encoded size', () => {
     fc.assert(
-      fc.property(batchesArbitrary, (batches) => {
-        expect(decodeLogRecord(0, encodeLogRecord(batches))).toEqual(batches.flat());
-      }),
-    );
-  });
-
-  it('refuse any flipped bit or truncation with an io-error', () => {
-    fc.assert(
-      fc.property(batchesArbitrary, fc.nat(), fc.integer({ min: 0, max: 7 }), (batches, at, bit) => {
-        const record = encodeLogRecord(batches);
-        const flipped = Buffer.from(record);
-        flipped[at % flipped.length]! ^= 1 << bit;
-        expect(() => decodeLogRecord(3, flipped)).toThrow(StorageError);
-        expect(() => decodeLogRecord(3, record.subarray(0, at % record.length))).toThrow(
-          expect.objectContaining({ kind: 'io-error', message: 'write log record 3 is damaged' }),
+      fc.property(recordsArbitrary, (recordBatches) => {
+        const segment = segmentOf(recordBatches);
+        const { records, endOffset } = readLogRecords(7, Buffer.concat([segment, Buffer.alloc(64)]));
+        expect(endOffset).toBe(segment.byteLength);
+        expect(records.map((record) => record.recordNumber)).toEqual(recordBatches.map((_, i) => 40 + i));
+        expect(records.map((record) => record.writes)).toEqual(
+          recordBatches.map((batches) => batches.flat()),
         );
+        expect(records.map((record) => record.bytes)).toEqual(recordBatches.map(logRecordBytes));
       }),
     );
   });
 
-  it('sit at keys that order by record number', () => {
-    const numbers = [0, 1, 255, 256, 2 ** 32, 2 ** 40 + 7];
-    const keys = numbers.map(logRecordKey);
-    expect(keys.map(logRecordNumber)).toEqual(numbers);
-    expect([...keys].sort((a, b) => Buffer.compare(a, b))).toEqual(keys);
-    for (const key of keys) {
-      expect(isReservedStorageKey(key)).toBe(true);
-      expect(Buffer.compare(key, logKeysStart)).toBeGreaterThanOrEqual(0);
-      expect(Buffer.compare(key, logKeysEnd)).toBeLessThan(0);
-    }
-    expect(isReservedStorageKey(logKeysEnd)).toBe(false);
+  it('end before any record with a flipped bit, and before a torn (truncated) one', () => {
+    fc.assert(
+      fc.property(recordsArbitrary, fc.nat(), fc.integer({ min: 0, max: 7 }), (recordBatches, at, bit) => {
+        const segment = segmentOf(recordBatches);
+        const position = at % segment.byteLength;
+        let damagedRecord = 0;
+        for (let offset = 0; ; damagedRecord += 1) {
+          offset += logRecordBytes(recordBatches[damagedRecord]!);
+          if (offset > position) break;
+        }
+        const flipped = Buffer.from(segment);
+        flipped[position]! ^= 1 << bit;
+        expect(readLogRecords(7, flipped).records).toHaveLength(damagedRecord);
+        expect(readLogRecords(7, segment.subarray(0, position)).records).toHaveLength(damagedRecord);
+      }),
+    );
+  });
+
+  it('end at a record of another segment (a recycled file) or out of sequence', () => {
+    const batches = [[{ kind: 'put' as const, key: Uint8Array.of(1), value: Uint8Array.of(2) }]];
+    const stale = Buffer.concat([encodeLogRecord(7, 0, batches), encodeLogRecord(3, 1, batches)]);
+    expect(readLogRecords(7, stale).records.map((record) => record.recordNumber)).toEqual([0]);
+    const skipped = Buffer.concat([encodeLogRecord(7, 0, batches), encodeLogRecord(7, 2, batches)]);
+    expect(readLogRecords(7, skipped).records).toHaveLength(1);
+    expect(readLogRecords(7, Buffer.alloc(4096)).records).toHaveLength(0);
+  });
+
+  it('keep the checkpoint marker at a reserved key, within the reserved bounds', () => {
+    const marker = { recordsBelow: 2 ** 40 + 5, segmentIdsBelow: 77 };
+    expect(decodeCheckpointMarker(encodeCheckpointMarker(marker))).toEqual(marker);
+    expect(decodeCheckpointMarker(Uint8Array.of(1, 2, 3))).toBeUndefined();
+    expect(isReservedStorageKey(checkpointMarkerKey)).toBe(true);
+    expect(isReservedStorageKey(reservedKeysStart)).toBe(true);
+    expect(isReservedStorageKey(reservedKeysEnd)).toBe(false);
+    expect(Buffer.compare(checkpointMarkerKey, reservedKeysEnd)).toBeLessThan(0);
   });
 });

@@ -1,10 +1,9 @@
 // Tests of LmdbStorage's overlay: the latest write per key, listed in bytewise key order for
-// any range and direction whatever order the keys arrived in, and taken out in key order by
-// a checkpoint that may see the same keys written again behind it.
+// any range and direction whatever order the keys arrived in.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/env/index.ts';
-import { overlayKey, StorageOverlay, type OverlayEntry } from '../../src/runtime/storage-overlay.ts';
+import { StorageOverlay, type OverlayEntry } from '../../src/runtime/storage-overlay.ts';
 
 const keyArbitrary = fc.uint8Array({ minLength: 1, maxLength: 4, max: 3 });
 
@@ -23,13 +22,6 @@ class OverlayModel {
   set(key: Uint8Array, value: Uint8Array | undefined): void {
     this.entries.set(Buffer.from(key).toString('hex'), { key, value });
   }
-
-  takeAfter(after: string | undefined, count: number): { taken: OverlayEntry[]; more: boolean } {
-    const above = this.inOrder().filter((entry) => after === undefined || overlayKey(entry.key) > after);
-    const taken = above.slice(0, count);
-    for (const entry of taken) this.entries.delete(Buffer.from(entry.key).toString('hex'));
-    return { taken, more: above.length > count };
-  }
 }
 
 describe('StorageOverlay', () => {
@@ -40,14 +32,12 @@ describe('StorageOverlay', () => {
       start: fc.option(keyArbitrary, { nil: undefined }),
       end: fc.option(keyArbitrary, { nil: undefined }),
       reverse: fc.boolean(),
-      take: fc.nat({ max: 3 }),
     });
     fc.assert(
       fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
         const overlay = new StorageOverlay();
         const model = new OverlayModel();
-        let after: string | undefined;
-        for (const { key, value, start, end, reverse, take } of steps) {
+        for (const { key, value, start, end, reverse } of steps) {
           overlay.set(key, value);
           model.set(key, value);
           const range = {
@@ -57,11 +47,6 @@ describe('StorageOverlay', () => {
           };
           expect(overlay.inRange(range)).toEqual(model.inOrder(start, end, reverse));
           expect(overlay.get(key)).toEqual({ key, value });
-          if (take > 0) {
-            const { taken, last, more } = overlay.takeAfter(after, take);
-            expect({ taken, more }).toEqual(model.takeAfter(after, take));
-            after = more ? last : undefined;
-          }
           expect(overlay.size).toBe(model.entries.size);
         }
         expect(overlay.inRange({})).toEqual(model.inOrder());
@@ -72,22 +57,16 @@ describe('StorageOverlay', () => {
     );
   });
 
-  it('keeps the order across thousands of keys, merges and checkpoints taking them', () => {
+  it('keeps the order across thousands of keys and merges of the added ones', () => {
     const random = new SeededRandom(7);
     const overlay = new StorageOverlay();
     const model = new OverlayModel();
     const keyOf = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff);
-    let after: string | undefined;
     for (let step = 0; step < 20_000; step += 1) {
       const key = keyOf(random.intBelow(6_000));
       const value = Uint8Array.of(step & 0xff);
       overlay.set(key, value);
       model.set(key, value);
-      if (step % 97 === 0) {
-        const { taken, last, more } = overlay.takeAfter(after, 300);
-        expect({ taken, more }).toEqual(model.takeAfter(after, 300));
-        after = more ? last : undefined;
-      }
       if (step % 1_001 === 0) {
         const start = keyOf(random.intBelow(6_000));
         const end = keyOf(random.intBelow(6_000));

@@ -1,0 +1,303 @@
+// LmdbStorage's write-ahead log: records appended to segment files in the store's directory,
+// each append flushed (fdatasync) before it returns. A segment is written over space the file
+// already has (zeros written ahead, or a recycled segment), so the flush writes the record and
+// no file-size metadata: one flush per commit, where an LMDB commit costs two.
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { open as openFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StorageError, type StorageWrite } from '../env/index.ts';
+import {
+  encodeLogRecord,
+  logRecordBytes,
+  logRecordNumberMax,
+  readLogRecords,
+  type CheckpointMarker,
+  type LogRecord,
+} from './storage-log.ts';
+
+/** Bytes a segment is written ahead to; a record that does not fit starts the next segment. */
+export const defaultLogSegmentBytes = 4 * 1024 * 1024;
+
+const segmentNamePattern = /^wal-(\d{10})\.log$/;
+const spareName = 'wal-spare.log';
+const spareTempName = 'wal-spare.tmp';
+/** Zeros written per call while a spare segment is written ahead (off the event loop). */
+const zeroChunkBytes = 1024 * 1024;
+
+function segmentName(id: number): string {
+  return `wal-${String(id).padStart(10, '0')}.log`;
+}
+
+/** A segment file: its id, the number its first record has (or will have), its bytes in use. */
+interface Segment {
+  readonly id: number;
+  readonly firstRecord: number;
+  bytes: number;
+}
+
+/** Makes a directory entry made or renamed in `directory` survive a crash of the machine. */
+function syncDirectory(directory: string): void {
+  const fd = openSync(directory, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The segments of one store's log. Records are numbered without gaps across segments; a new
+ * segment starts when a record does not fit the current one, and at every open (a replayed
+ * segment is never appended to, so bytes after a torn record stay unread). Segments whose
+ * records a durable checkpoint covers are recycled: one becomes the spare the next segment
+ * is renamed from, the others are deleted.
+ */
+export class WriteAheadLog {
+  private readonly segments: Segment[] = [];
+  private current: { readonly segment: Segment; readonly fd: number } | undefined;
+  private spareReady: boolean;
+  private spareWriting: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly directory: string,
+    private readonly segmentBytes: number,
+    /** The number the next record appended takes. */
+    private nextRecordNumber: number,
+    private nextSegmentId: number,
+  ) {
+    this.spareReady = existsSync(join(directory, spareName));
+  }
+
+  /**
+   * Opens the log in `directory` (which must exist) and reads back the records the marker's
+   * checkpoint does not cover, in order. Throws an 'io-error' StorageError when one of them is
+   * missing: a segment ends early (damaged) while a later one holds later records.
+   */
+  static open(
+    directory: string,
+    segmentBytes: number,
+    marker: CheckpointMarker,
+  ): { log: WriteAheadLog; records: LogRecord[] } {
+    if (existsSync(join(directory, spareTempName))) unlinkSync(join(directory, spareTempName));
+    const found = readdirSync(directory)
+      .map((name) => segmentNamePattern.exec(name))
+      .filter((match) => match !== null)
+      .map((match) => Number(match[1]))
+      .sort((a, b) => a - b);
+    const records: LogRecord[] = [];
+    const segments: Segment[] = [];
+    let next = marker.recordsBelow;
+    for (const id of found) {
+      const read = readLogRecords(id, readFileSync(join(directory, segmentName(id))));
+      const first = read.records[0]?.recordNumber ?? next;
+      segments.push({ id, firstRecord: first, bytes: read.endOffset });
+      for (const record of read.records) {
+        if (record.recordNumber < marker.recordsBelow) continue;
+        if (record.recordNumber !== next)
+          throw new StorageError(
+            'io-error',
+            `write log record ${next} is missing (segment ${id} holds ${record.recordNumber} next): a segment is damaged`,
+          );
+        records.push(record);
+        next += 1;
+      }
+    }
+    const log = new WriteAheadLog(
+      directory,
+      segmentBytes,
+      next,
+      Math.max(marker.segmentIdsBelow, (found.at(-1) ?? -1) + 1),
+    );
+    log.segments.push(...segments.filter((segment) => segment.bytes > 0));
+    for (const segment of segments) if (segment.bytes === 0) log.retire(segment.id);
+    return { log, records };
+  }
+
+  /** The number the next record appended takes (every record below it is on disk). */
+  get nextRecord(): number {
+    return this.nextRecordNumber;
+  }
+
+  /** Segment ids below this are used or retired. */
+  get segmentIdsBelow(): number {
+    return this.nextSegmentId;
+  }
+
+  /** Bytes of records in the segments kept: what an open would read. */
+  get bytesOnDisk(): number {
+    let bytes = 0;
+    for (const segment of this.segments) bytes += segment.bytes;
+    return bytes;
+  }
+
+  /**
+   * Appends the batches as the next record and flushes it; returns its size. On failure it
+   * throws (the error of the file system), and the record is not part of the log.
+   */
+  append(batches: ReadonlyArray<readonly StorageWrite[]>): number {
+    if (this.closed) throw new StorageError('closed', 'write log is closed');
+    if (this.nextRecordNumber > logRecordNumberMax) throw new StorageError('io-error', 'write log is full');
+    const recordBytes = logRecordBytes(batches);
+    const current = this.current;
+    if (
+      current === undefined ||
+      (current.segment.bytes > 0 && current.segment.bytes + recordBytes > this.segmentBytes)
+    )
+      this.startSegment();
+    const { segment, fd } = this.current!;
+    const record = encodeLogRecord(segment.id, this.nextRecordNumber, batches);
+    try {
+      let written = 0;
+      while (written < record.byteLength)
+        written += writeSync(fd, record, written, record.byteLength - written, segment.bytes + written);
+      fdatasyncSync(fd);
+    } catch (error) {
+      this.unwrite(fd, segment.bytes);
+      throw error;
+    }
+    segment.bytes += record.byteLength;
+    this.nextRecordNumber += 1;
+    return record.byteLength;
+  }
+
+  /**
+   * Reads back, from the files, every record numbered `from` or above. Throws an 'io-error'
+   * StorageError when one cannot be read as it was written.
+   */
+  recordsFrom(from: number): LogRecord[] {
+    const records: LogRecord[] = [];
+    let next = from;
+    this.segments.forEach((segment, index) => {
+      const following = this.segments[index + 1];
+      if (following !== undefined && following.firstRecord <= from) return;
+      const bytes = readFileSync(join(this.directory, segmentName(segment.id))).subarray(0, segment.bytes);
+      for (const record of readLogRecords(segment.id, bytes).records) {
+        if (record.recordNumber < from) continue;
+        if (record.recordNumber !== next) break;
+        records.push(record);
+        next += 1;
+      }
+    });
+    if (next !== this.nextRecordNumber)
+      throw new StorageError('io-error', `write log record ${next} could not be read back`);
+    return records;
+  }
+
+  /**
+   * Recycles the segments whose records are all numbered below `recordsBelow` (a durable
+   * checkpoint covers them), oldest first; the one being appended to only when `current`.
+   */
+  recycleBelow(recordsBelow: number, current: boolean): void {
+    while (this.segments.length > 0) {
+      const oldest = this.segments[0]!;
+      const following = this.segments[1];
+      const isCurrent = this.current?.segment === oldest;
+      const covered = (following?.firstRecord ?? this.nextRecordNumber) <= recordsBelow;
+      if (!covered || (isCurrent && !current)) return;
+      if (isCurrent) {
+        closeSync(this.current!.fd);
+        this.current = undefined;
+      }
+      this.segments.shift();
+      this.retire(oldest.id);
+    }
+  }
+
+  /** Stops appending and waits for a spare being written ahead. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.current !== undefined) closeSync(this.current.fd);
+    this.current = undefined;
+    await this.spareWriting;
+  }
+
+  /** Starts the next segment: the spare renamed, when there is one, else a new file. */
+  private startSegment(): void {
+    if (this.current !== undefined) closeSync(this.current.fd);
+    this.current = undefined;
+    const id = this.nextSegmentId;
+    const path = join(this.directory, segmentName(id));
+    if (this.spareReady) {
+      renameSync(join(this.directory, spareName), path);
+      this.spareReady = false;
+    }
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT);
+    try {
+      syncDirectory(this.directory);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    this.nextSegmentId += 1;
+    const segment = { id, firstRecord: this.nextRecordNumber, bytes: 0 };
+    this.segments.push(segment);
+    this.current = { segment, fd };
+    this.writeSpareAhead();
+  }
+
+  /** Best effort after a failed append: clears the record's header, so no replay reads it. */
+  private unwrite(fd: number, offset: number): void {
+    try {
+      writeSync(fd, Buffer.alloc(8), 0, 8, offset);
+      fdatasyncSync(fd);
+    } catch {
+      // The disk refuses writes: the record cannot have been written whole either.
+    }
+  }
+
+  /** A retired segment becomes the spare when there is none, else is deleted. */
+  private retire(id: number): void {
+    const path = join(this.directory, segmentName(id));
+    try {
+      if (!this.spareReady && this.spareWriting === undefined) {
+        renameSync(path, join(this.directory, spareName));
+        this.spareReady = true;
+      } else unlinkSync(path);
+    } catch {
+      // Left on disk, it is covered: the next open retires it again.
+    }
+  }
+
+  /** Writes a spare segment's zeros ahead, on libuv's threads, unless one exists or is on its way. */
+  private writeSpareAhead(): void {
+    if (this.spareReady || this.spareWriting !== undefined || this.closed) return;
+    const temporary = join(this.directory, spareTempName);
+    this.spareWriting = writeZeros(temporary, this.segmentBytes)
+      .then(async () => {
+        if (this.closed) return unlink(temporary);
+        await rename(temporary, join(this.directory, spareName));
+        this.spareReady = true;
+      })
+      .catch(() => unlink(temporary).catch(() => undefined)) // a full disk: appends extend files instead
+      .finally(() => {
+        this.spareWriting = undefined;
+      });
+  }
+}
+
+/** Writes `bytes` zeros to a new file at `path` and flushes it. */
+async function writeZeros(path: string, bytes: number): Promise<void> {
+  const handle = await openFile(path, 'w');
+  try {
+    const zeros = Buffer.alloc(Math.min(zeroChunkBytes, bytes));
+    for (let offset = 0; offset < bytes; offset += zeros.byteLength)
+      await handle.write(zeros, 0, Math.min(zeros.byteLength, bytes - offset), offset);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
