@@ -49,8 +49,8 @@ export const defaultCheckpointKeys = 16_384;
 export const defaultCheckpointLogBytes = 16 * 1024 * 1024;
 
 /**
- * Keys a checkpoint hands to LMDB's write thread per event-loop turn (each turn's puts are
- * one LMDB transaction there): it bounds how long the checkpoint holds up this thread.
+ * Keys a checkpoint hands to LMDB's write thread per event-loop turn, as one batch (one LMDB
+ * transaction there): it bounds how long the checkpoint holds up this thread.
  */
 export const defaultCheckpointChunkKeys = 1024;
 
@@ -454,12 +454,13 @@ export class LmdbStorage implements Storage {
   }
 
   /**
-   * Hands the frozen entries to lmdb-js's write thread in key order, a chunk per turn (each
-   * turn's writes commit as one LMDB transaction there, synced before their promises
-   * resolve), then, once every one is durable, the marker of the records they cover.
+   * Hands the frozen entries to lmdb-js's write thread in key order, a chunk per turn as one
+   * batch (one LMDB transaction there, synced before its promise resolves), then, once every
+   * chunk is durable, the marker of the records they cover.
    */
   private async writeCheckpoint(frozen: Checkpoint): Promise<void> {
     const entries = frozen.overlay.inRange({});
+    const chunkKeys = this.options.checkpointChunkKeys;
     const written: Array<Promise<unknown>> = [];
     let failure: unknown;
     const noteFailure = (error: unknown): void => {
@@ -468,12 +469,16 @@ export class LmdbStorage implements Storage {
       const cause = (error as { commitError?: unknown } | null)?.commitError;
       if (cause instanceof Promise) cause.catch(() => undefined);
     };
-    for (let index = 0; index < entries.length && failure === undefined; index += 1) {
-      const { key, value } = entries[index]!;
-      const put =
-        value === undefined ? this.db.remove(asBuffer(key)) : this.db.put(asBuffer(key), asBuffer(value));
-      written.push(put.catch(noteFailure));
-      if ((index + 1) % this.options.checkpointChunkKeys === 0) await nextTurn();
+    for (let start = 0; start < entries.length && failure === undefined; start += chunkKeys) {
+      if (start > 0) await nextTurn();
+      const chunk = entries.slice(start, start + chunkKeys);
+      const batch = this.db.batch(() => {
+        for (const { key, value } of chunk) {
+          if (value === undefined) void this.db.remove(asBuffer(key));
+          else void this.db.put(asBuffer(key), asBuffer(value));
+        }
+      });
+      written.push(batch.catch(noteFailure));
     }
     await Promise.all(written);
     if (failure !== undefined) throw storageErrorFrom(failure);

@@ -31,13 +31,25 @@ import {
 export const defaultLogSegmentBytes = 4 * 1024 * 1024;
 
 const segmentNamePattern = /^wal-(\d{10})\.log$/;
-const spareName = 'wal-spare.log';
+const spareNamePattern = /^wal-spare-(\d+)\.log$/;
 const spareTempName = 'wal-spare.tmp';
+
+/**
+ * Spare segments kept for the next ones (recycled, or written ahead with zeros when there is
+ * none): a checkpoint covers about checkpointLogBytes of log, 4 segments by default, so its
+ * recycled segments serve the segments until the next one.
+ */
+export const spareSegmentsMax = 4;
 /** Zeros written per call while a spare segment is written ahead (off the event loop). */
 const zeroChunkBytes = 1024 * 1024;
 
 function segmentName(id: number): string {
   return `wal-${String(id).padStart(10, '0')}.log`;
+}
+
+/** A spare's name takes a segment id too (one no segment will have), so it is unique. */
+function spareName(id: number): string {
+  return `wal-spare-${id}.log`;
 }
 
 /** A segment file: its id, the number its first record has (or will have), its bytes in use. */
@@ -62,12 +74,13 @@ function syncDirectory(directory: string): void {
  * segment starts when a record does not fit the current one, and at every open (a replayed
  * segment is never appended to, so bytes after a torn record stay unread). Segments whose
  * records a durable checkpoint covers are recycled: one becomes the spare the next segment
- * is renamed from, the others are deleted.
+ * is renamed from (up to spareSegmentsMax of them), the others are deleted.
  */
 export class WriteAheadLog {
   private readonly segments: Segment[] = [];
   private current: { readonly segment: Segment; readonly fd: number } | undefined;
-  private spareReady: boolean;
+  /** Names of the spare segment files, ready to be renamed into the next segments. */
+  private readonly spares: string[];
   private spareWriting: Promise<void> | undefined;
   private closed = false;
 
@@ -78,7 +91,7 @@ export class WriteAheadLog {
     private nextRecordNumber: number,
     private nextSegmentId: number,
   ) {
-    this.spareReady = existsSync(join(directory, spareName));
+    this.spares = readdirSync(directory).filter((name) => spareNamePattern.test(name));
   }
 
   /**
@@ -115,11 +128,12 @@ export class WriteAheadLog {
         next += 1;
       }
     }
+    const spareIds = readdirSync(directory).map((name) => Number(spareNamePattern.exec(name)?.[1] ?? -1));
     const log = new WriteAheadLog(
       directory,
       segmentBytes,
       next,
-      Math.max(marker.segmentIdsBelow, (found.at(-1) ?? -1) + 1),
+      Math.max(marker.segmentIdsBelow, (found.at(-1) ?? -1) + 1, ...spareIds.map((id) => id + 1)),
     );
     log.segments.push(...segments.filter((segment) => segment.bytes > 0));
     for (const segment of segments) if (segment.bytes === 0) log.retire(segment.id);
@@ -231,10 +245,8 @@ export class WriteAheadLog {
     this.current = undefined;
     const id = this.nextSegmentId;
     const path = join(this.directory, segmentName(id));
-    if (this.spareReady) {
-      renameSync(join(this.directory, spareName), path);
-      this.spareReady = false;
-    }
+    const spare = this.spares.pop();
+    if (spare !== undefined) renameSync(join(this.directory, spare), path);
     const fd = openSync(path, constants.O_RDWR | constants.O_CREAT);
     try {
       syncDirectory(this.directory);
@@ -259,13 +271,13 @@ export class WriteAheadLog {
     }
   }
 
-  /** A retired segment becomes the spare when there is none, else is deleted. */
+  /** A retired segment becomes a spare while there are fewer than spareSegmentsMax, else is deleted. */
   private retire(id: number): void {
     const path = join(this.directory, segmentName(id));
     try {
-      if (!this.spareReady && this.spareWriting === undefined) {
-        renameSync(path, join(this.directory, spareName));
-        this.spareReady = true;
+      if (this.spares.length < spareSegmentsMax) {
+        renameSync(path, join(this.directory, spareName(id)));
+        this.spares.push(spareName(id));
       } else unlinkSync(path);
     } catch {
       // Left on disk, it is covered: the next open retires it again.
@@ -274,13 +286,13 @@ export class WriteAheadLog {
 
   /** Writes a spare segment's zeros ahead, on libuv's threads, unless one exists or is on its way. */
   private writeSpareAhead(): void {
-    if (this.spareReady || this.spareWriting !== undefined || this.closed) return;
+    if (this.spares.length > 0 || this.spareWriting !== undefined || this.closed) return;
     const temporary = join(this.directory, spareTempName);
+    const name = spareName(this.nextSegmentId++);
     this.spareWriting = writeZeros(temporary, this.segmentBytes)
       .then(async () => {
-        if (this.closed) return unlink(temporary);
-        await rename(temporary, join(this.directory, spareName));
-        this.spareReady = true;
+        await rename(temporary, join(this.directory, name));
+        this.spares.push(name);
       })
       .catch(() => unlink(temporary).catch(() => undefined)) // a full disk: appends extend files instead
       .finally(() => {

@@ -257,9 +257,12 @@ describe('LmdbStorage', () => {
       ['e', '5'],
     ]);
     expect(marker?.recordsBelow, 'the marker covers all four records').toBe(4);
-    expect(logFiles(dir), 'no segment is left to replay, one is kept as the spare').toEqual([
-      'wal-spare.log',
-    ]);
+    const files = logFiles(dir);
+    expect(files.length, 'the segment is recycled as a spare, beside one written ahead').toBe(2);
+    expect(
+      files.every((name) => /^wal-spare-\d+\.log$/.test(name)),
+      'no segment is left to replay',
+    ).toBe(true);
   });
 
   it('replays the records its checkpoint marker does not cover, in order, from every segment', async () => {
@@ -289,8 +292,9 @@ describe('LmdbStorage', () => {
     expect([...storage.range({})]).toEqual(replayed);
     await storage.checkpointSettled();
     expect(storage.counters()).toMatchObject({ checkpoints: 1, logRecords: 0 });
-    expect(logFiles(dir), 'covered segments are recycled; appends start a new one (id 3)').toEqual([
-      'wal-spare.log',
+    expect(logFiles(dir), 'covered segments are recycled as spares; appends start a new one (id 3)').toEqual([
+      'wal-spare-1.log',
+      'wal-spare-2.log',
     ]);
     await storage.write([put('c', '4')]);
     expect(logFiles(dir)).toContain('wal-0000000003.log');
@@ -402,7 +406,8 @@ describe('LmdbStorage', () => {
     expect(logFiles(dir).filter((name) => name.startsWith('wal-0'))).toHaveLength(6);
     expect(storage.counters().logRecords).toBe(6);
     await storage.close();
-    expect(logFiles(dir)).toEqual(['wal-spare.log']);
+    expect(logFiles(dir), 'four of the six segments are kept as spares').toHaveLength(4);
+    expect(logFiles(dir).every((name) => name.startsWith('wal-spare-'))).toBe(true);
     const reopened = openStorage(dir).storage;
     expect(reopened.get(text('key-5'))).toEqual(text('x'.repeat(60)));
   });
