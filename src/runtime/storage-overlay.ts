@@ -54,38 +54,43 @@ const addedKeysMax = 1024;
  * binary search in each, not a pass over every key.
  */
 export class StorageOverlay {
-  private readonly entries = new Map<string, OverlayEntry>();
+  private readonly entriesByKey = new Map<string, OverlayEntry>();
   private sortedKeys: string[] = [];
   private addedKeys: string[] = [];
 
   /** Distinct keys held. */
   get size(): number {
-    return this.entries.size;
+    return this.entriesByKey.size;
   }
 
   get(key: Uint8Array): OverlayEntry | undefined {
-    return this.entries.get(overlayKey(key));
+    return this.entriesByKey.get(overlayKey(key));
   }
 
   has(key: Uint8Array): boolean {
-    return this.entries.has(overlayKey(key));
+    return this.entriesByKey.has(overlayKey(key));
   }
 
   set(key: Uint8Array, value: Uint8Array | undefined): void {
     const text = overlayKey(key);
-    if (!this.entries.has(text)) this.addKey(text);
-    this.entries.set(text, { key, value });
+    if (!this.entriesByKey.has(text)) this.addKey(text);
+    this.entriesByKey.set(text, { key, value });
+  }
+
+  /** Every entry, in the order its key was first set. */
+  entries(): IterableIterator<OverlayEntry> {
+    return this.entriesByKey.values();
   }
 
   clear(): void {
-    this.entries.clear();
+    this.entriesByKey.clear();
     this.sortedKeys = [];
     this.addedKeys = [];
   }
 
   /** The entries within the range, in its order (descending when `reverse`). */
   inRange(range: StorageRange): OverlayEntry[] {
-    if (this.entries.size === 0) return [];
+    if (this.entriesByKey.size === 0) return [];
     const start = range.start === undefined ? undefined : overlayKey(range.start);
     const end = range.end === undefined ? undefined : overlayKey(range.end);
     const big = this.entriesOf(this.sortedKeys, ...bounds(this.sortedKeys, start, end));
@@ -103,7 +108,7 @@ export class StorageOverlay {
 
   private entriesOf(sorted: readonly string[], from: number, to: number): OverlayEntry[] {
     const out: OverlayEntry[] = [];
-    for (let i = from; i < to; i += 1) out.push(this.entries.get(sorted[i]!)!);
+    for (let i = from; i < to; i += 1) out.push(this.entriesByKey.get(sorted[i]!)!);
     return out;
   }
 

@@ -330,9 +330,9 @@ describe('LmdbStorage', () => {
 
   it('reads as a plain ordered map whatever the checkpoint size, chunk and segment size, across reopens (random ops)', async () => {
     const configurations = [
-      { checkpointKeys: 0, checkpointChunkKeys: 512 },
-      { checkpointKeys: 3, checkpointChunkKeys: 1, logSegmentBytes: 64 },
-      { checkpointKeys: 10, checkpointChunkKeys: 2, logSegmentBytes: 300 },
+      { checkpointKeys: 0, checkpointChunkKeys: 512, checkpointPauseMs: 0 },
+      { checkpointKeys: 3, checkpointChunkKeys: 1, checkpointPauseMs: 1, logSegmentBytes: 64 },
+      { checkpointKeys: 10, checkpointChunkKeys: 2, checkpointPauseMs: 0, logSegmentBytes: 300 },
       { checkpointKeys: 50, checkpointChunkKeys: 512 },
     ];
     for (const options of configurations) {
@@ -376,6 +376,7 @@ describe('LmdbStorage', () => {
         }
       }
       expectSame(false, 0, 39);
+      await storage.checkpointSettled();
       expect(storage.counters().checkpoints > 0 || checkpointKeys === 50).toBe(true);
     }
   });
