@@ -2,8 +2,9 @@
 // full GC; needs --expose-gc): a Node on LMDB hosting N single-member cells, each written
 // once, (a) all loaded, (b) all evicted after their first message following a restart.
 // The evicted figure is a slope: the growth from a tenth of the cells touched to all of them,
-// per cell, so the node's fixed costs (JIT code, LMDB's read buffers) do not count. Samples
-// come after the cells have idled for seconds, when the store has checkpointed its write log.
+// per cell, so the node's fixed costs (JIT code, LMDB's read buffers) do not count. Each
+// sample waits until the store has checkpointed its write log (the values it holds until
+// then are the store's, bounded by its checkpoint size, not the cells').
 import { partitionKey, transaction } from '../src/model/index.ts';
 import { hostId } from '../src/env/index.ts';
 import type { Network } from '../src/env/index.ts';
@@ -51,6 +52,19 @@ async function forEach(
   );
 }
 
+/**
+ * Waits until the store's write log has been checkpointed (after a second without commits):
+ * the values it holds in memory until then are the store's, bounded by its checkpoint size,
+ * not the cells'.
+ */
+async function checkpointed(storage: LmdbStorage): Promise<void> {
+  const deadlineMs = performance.now() + 60_000;
+  while (storage.counters().logRecords > 0) {
+    if (performance.now() > deadlineMs) throw new Error('the write log was not checkpointed within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function measureIdleCellBytes(
   dir: string,
   count: number,
@@ -66,6 +80,7 @@ export async function measureIdleCellBytes(
     await keeper.submit(cellId, { kind: 'operation', operation: write, consistency: 'consistent' });
   });
   if (keeper.metrics().cellsInMemory !== count) throw new Error('not all cells in memory');
+  await checkpointed(storage);
   const loadedBytesPerCell = (heapBytes() - baseline) / count;
   await keeper.close();
 
@@ -85,6 +100,7 @@ export async function measureIdleCellBytes(
       if (response.kind !== 'result') throw new Error(`read ${cellId}: ${response.kind}`);
     });
     while (evicting.metrics().cellsInMemory > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    await checkpointed(storage);
     return heapBytes();
   };
   const tenth = Math.max(1, Math.floor(count / 10));

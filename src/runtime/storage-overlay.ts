@@ -77,9 +77,19 @@ export class StorageOverlay {
     this.entriesByKey.set(text, { key, value });
   }
 
-  /** Every entry, in the order its key was first set. */
-  entries(): IterableIterator<OverlayEntry> {
-    return this.entriesByKey.values();
+  /**
+   * Every entry in key order, a step at a time (a merge of the two sorted arrays as it goes,
+   * not a pass over every key up front). The overlay must not change while it is iterated.
+   */
+  *inKeyOrder(): Generator<OverlayEntry> {
+    const big = this.sortedKeys;
+    const added = this.addedKeys;
+    let i = 0;
+    let j = 0;
+    while (i < big.length || j < added.length) {
+      const text = j >= added.length || (i < big.length && big[i]! < added[j]!) ? big[i++]! : added[j++]!;
+      yield this.entriesByKey.get(text)!;
+    }
   }
 
   clear(): void {

@@ -137,6 +137,7 @@ export class WriteAheadLog {
     );
     log.segments.push(...segments.filter((segment) => segment.bytes > 0));
     for (const segment of segments) if (segment.bytes === 0) log.retire(segment.id);
+    log.recycleBelow(marker.recordsBelow, false);
     return { log, records };
   }
 
@@ -148,13 +149,6 @@ export class WriteAheadLog {
   /** Segment ids below this are used or retired. */
   get segmentIdsBelow(): number {
     return this.nextSegmentId;
-  }
-
-  /** Bytes of records in the segments kept: what an open would read. */
-  get bytesOnDisk(): number {
-    let bytes = 0;
-    for (const segment of this.segments) bytes += segment.bytes;
-    return bytes;
   }
 
   /**

@@ -1,7 +1,7 @@
 // Tests of LmdbStorage against the Storage contract of src/env/storage.ts: atomic ordered
 // batches, read-your-writes before the commit, bytewise range reads and group commit; and of
 // its write-ahead log: replay, segments, checkpoints into LMDB.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
@@ -317,6 +317,14 @@ describe('LmdbStorage', () => {
     expect((failure as StorageError).kind).toBe('io-error');
     expect((failure as StorageError).message).toContain('record 1 is missing');
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses options that cannot work with a RangeError, before touching the directory', () => {
+    const dir = join(tmpdir(), `physalia-lmdb-never-${process.pid}`);
+    expect(() => LmdbStorage.open({ path: dir, checkpointChunkKeys: 0 })).toThrow(RangeError);
+    expect(() => LmdbStorage.open({ path: dir, logSegmentBytes: 1.5 })).toThrow(/logSegmentBytes/);
+    expect(() => LmdbStorage.open({ path: dir, checkpointPauseMs: -1 })).toThrow(RangeError);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('refuses to open over a write log an older version kept inside LMDB', async () => {

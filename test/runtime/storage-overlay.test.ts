@@ -1,5 +1,5 @@
 // Tests of LmdbStorage's overlay: the latest write per key, listed in bytewise key order for
-// any range and direction whatever order the keys arrived in.
+// any range and direction whatever order the keys arrived in, and step by step for checkpoints.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/env/index.ts';
@@ -50,6 +50,7 @@ describe('StorageOverlay', () => {
           expect(overlay.size).toBe(model.entries.size);
         }
         expect(overlay.inRange({})).toEqual(model.inOrder());
+        expect([...overlay.inKeyOrder()]).toEqual(model.inOrder());
         overlay.clear();
         expect(overlay.size).toBe(0);
         expect(overlay.inRange({})).toEqual([]);
@@ -74,5 +75,6 @@ describe('StorageOverlay', () => {
       }
     }
     expect(overlay.inRange({})).toEqual(model.inOrder());
+    expect([...overlay.inKeyOrder()]).toEqual(model.inOrder());
   });
 });
