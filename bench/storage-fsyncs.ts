@@ -1,6 +1,7 @@
-// `npx tsx bench/storage-fsyncs.ts [--writes N] [--sequential]`: counts the fsync-family system calls that N
-// concurrent one-key writes to LmdbStorage cost, by re-running itself under strace. Group
-// commit should make it one (or a few), not N.
+// `npx tsx bench/storage-fsyncs.ts [--writes N] [--sequential]`: counts the flushes (fsync-family
+// system calls, and writes to the O_DSYNC write-ahead log) that N concurrent one-key writes to
+// LmdbStorage cost, by re-running itself under strace. Group commit should make it one (or a
+// few, with the spare segment's zeros written ahead), not N.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,8 @@ const { values: flags } = parseArgs({
   },
 });
 const writes = Number(flags.writes);
-const syncCalls = /\b(fsync|fdatasync|msync|sync_file_range)\(/;
+// The write-ahead log is opened O_DSYNC: each of its writes (pwrite64) is a flush.
+const syncCalls = /\b(fsync|fdatasync|msync|sync_file_range|pwrite64)\(/;
 
 async function child(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'physalia-fsyncs-'));
@@ -44,7 +46,7 @@ function parent(): void {
     [
       '-f',
       '-e',
-      'trace=fsync,fdatasync,msync,sync_file_range,write',
+      'trace=fsync,fdatasync,msync,sync_file_range,pwrite64,write',
       '-o',
       trace,
       process.execPath,
@@ -68,7 +70,7 @@ function parent(): void {
   const syncs = lines.slice(begin, end).filter((line) => syncCalls.test(line)).length;
   const counters = /MARK end (.*)/.exec(traced.stderr)?.[1] ?? '?';
   console.log(
-    `${writes} ${flags.sequential ? 'sequential' : 'concurrent'} one-key writes: ${syncs} fsync-family calls; storage counters ${counters}`,
+    `${writes} ${flags.sequential ? 'sequential' : 'concurrent'} one-key writes: ${syncs} flushes (fsync-family calls and O_DSYNC log writes); storage counters ${counters}`,
   );
 }
 

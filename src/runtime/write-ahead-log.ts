@@ -1,7 +1,9 @@
 // LmdbStorage's write-ahead log: records appended to segment files in the store's directory,
-// each append flushed (fdatasync) before it returns. A segment is written over space the file
-// already has (zeros written ahead, or a recycled segment), so the flush writes the record and
-// no file-size metadata: one flush per commit, where an LMDB commit costs two.
+// each append durable before it returns (the files are opened O_DSYNC: one system call where
+// a write and an fdatasync are two; 16 clients committed 3,654 and 3,662/s against 3,338 and
+// 3,496/s with fdatasync). A segment is written over space the file already has (zeros
+// written ahead, or a recycled segment), so the flush writes the record and no file-size
+// metadata: one flush per commit, where an LMDB commit costs two.
 import {
   closeSync,
   constants,
@@ -152,8 +154,8 @@ export class WriteAheadLog {
   }
 
   /**
-   * Appends the batches as the next record and flushes it; returns its size. On failure it
-   * throws (the error of the file system), and the record is not part of the log.
+   * Appends the batches as the next record, durable when this returns; returns its size. On
+   * failure it throws (the error of the file system), and the record is not part of the log.
    */
   append(batches: ReadonlyArray<readonly StorageWrite[]>): number {
     if (this.closed) throw new StorageError('closed', 'write log is closed');
@@ -171,7 +173,6 @@ export class WriteAheadLog {
       let written = 0;
       while (written < record.byteLength)
         written += writeSync(fd, record, written, record.byteLength - written, segment.bytes + written);
-      fdatasyncSync(fd);
     } catch (error) {
       this.unwrite(fd, segment.bytes);
       throw error;
@@ -241,7 +242,7 @@ export class WriteAheadLog {
     const path = join(this.directory, segmentName(id));
     const spare = this.spares.pop();
     if (spare !== undefined) renameSync(join(this.directory, spare), path);
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT);
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC);
     try {
       syncDirectory(this.directory);
     } catch (error) {
