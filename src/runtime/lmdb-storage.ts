@@ -21,6 +21,7 @@ import {
   reservedKeysStart,
   type CheckpointMarker,
 } from './storage-log.ts';
+import { asBuffer } from './buffers.ts';
 import { StorageOverlay, type OverlayEntry } from './storage-overlay.ts';
 import { atTurnEnd } from './turn-end.ts';
 import { defaultLogSegmentBytes, WriteAheadLog } from './write-ahead-log.ts';
@@ -118,10 +119,6 @@ interface PendingBatch {
   readonly writes: readonly StorageWrite[];
   readonly resolve: () => void;
   readonly reject: (error: StorageError) => void;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A plain Uint8Array copy (Buffer#slice would share memory). */
@@ -317,10 +314,8 @@ export class LmdbStorage implements Storage {
     this.assertOpen();
     const frozen = this.frozen?.overlay;
     const pending = newestFirst(this.active.inRange(range), frozen?.inRange(range) ?? [], range);
-    const active = this.active;
-    const shadowed = (key: Uint8Array): boolean => active.has(key) || frozen?.has(key) === true;
     try {
-      return readRange(this.db, pending, shadowed, range);
+      return readRange(this.db, pending, range);
     } catch (error) {
       throw storageErrorFrom(error);
     }
@@ -688,7 +683,6 @@ function* durableInSegment(
 function readRange(
   db: RootDatabase<Buffer, Buffer>,
   pending: readonly OverlayEntry[],
-  shadowed: (key: Uint8Array) => boolean,
   range: StorageRange,
 ): Array<readonly [Uint8Array, Uint8Array]> {
   const limit = range.limit ?? Number.POSITIVE_INFINITY;
@@ -711,7 +705,7 @@ function readRange(
     if (result.length >= limit) break;
     const durableVisible = takePendingBefore(key);
     if (result.length >= limit) break;
-    if (durableVisible && !shadowed(key)) result.push([plainView(key), plainView(value)]);
+    if (durableVisible) result.push([plainView(key), plainView(value)]);
   }
   takePendingBefore(undefined);
   return result;

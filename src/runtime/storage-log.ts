@@ -4,6 +4,7 @@
 // segment's records instead of being replayed. Also the checkpoint marker kept in LMDB.
 import { crc32 } from 'node:zlib';
 import { storageReservedPrefix, type StorageWrite } from '../env/index.ts';
+import { asBuffer } from './buffers.ts';
 
 /**
  * Header: body length (u32), CRC-32 of everything after it (u32), segment id (u32), record
@@ -47,7 +48,7 @@ export function encodeCheckpointMarker(marker: CheckpointMarker): Buffer {
 /** The marker in `bytes`, or undefined when they are not one. */
 export function decodeCheckpointMarker(bytes: Uint8Array): CheckpointMarker | undefined {
   if (bytes.byteLength !== 10) return undefined;
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buffer = asBuffer(bytes);
   return { recordsBelow: buffer.readUIntBE(0, 6), segmentIdsBelow: buffer.readUInt32BE(6) };
 }
 
@@ -108,7 +109,7 @@ export function readLogRecords(
   segmentId: number,
   bytes: Uint8Array,
 ): { records: LogRecord[]; endOffset: number } {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buffer = asBuffer(bytes);
   const records: LogRecord[] = [];
   let offset = 0;
   while (offset + BODY_START + 4 <= buffer.byteLength) {

@@ -2,15 +2,12 @@
 // (still waiting for a commit, or durable only in the write-ahead log): the latest value of each
 // key, found by key, and listed in key order for range reads.
 import type { StorageRange } from '../env/index.ts';
+import { asBuffer } from './buffers.ts';
 
 /** The latest write to one key; `value` undefined means deleted. */
 export interface OverlayEntry {
   readonly key: Uint8Array;
   readonly value: Uint8Array | undefined;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

@@ -7,8 +7,6 @@
 import {
   closeSync,
   constants,
-  existsSync,
-  fdatasyncSync,
   fsyncSync,
   openSync,
   readdirSync,
@@ -81,20 +79,18 @@ function syncDirectory(directory: string): void {
 export class WriteAheadLog {
   private readonly segments: Segment[] = [];
   private current: { readonly segment: Segment; readonly fd: number } | undefined;
-  /** Names of the spare segment files, ready to be renamed into the next segments. */
-  private readonly spares: string[];
   private spareWriting: Promise<void> | undefined;
   private closed = false;
 
   private constructor(
     private readonly directory: string,
     private readonly segmentBytes: number,
+    /** Names of the spare segment files, ready to be renamed into the next segments. */
+    private readonly spares: string[],
     /** The number the next record appended takes. */
     private nextRecordNumber: number,
     private nextSegmentId: number,
-  ) {
-    this.spares = readdirSync(directory).filter((name) => spareNamePattern.test(name));
-  }
+  ) {}
 
   /**
    * Opens the log in `directory` (which must exist) and reads back the records the marker's
@@ -106,12 +102,16 @@ export class WriteAheadLog {
     segmentBytes: number,
     marker: CheckpointMarker,
   ): { log: WriteAheadLog; records: LogRecord[] } {
-    if (existsSync(join(directory, spareTempName))) unlinkSync(join(directory, spareTempName));
-    const found = readdirSync(directory)
-      .map((name) => segmentNamePattern.exec(name))
-      .filter((match) => match !== null)
-      .map((match) => Number(match[1]))
-      .sort((a, b) => a - b);
+    const names = readdirSync(directory);
+    if (names.includes(spareTempName)) unlinkSync(join(directory, spareTempName));
+    const idsNamed = (pattern: RegExp): number[] =>
+      names
+        .map((name) => pattern.exec(name))
+        .filter((match) => match !== null)
+        .map((match) => Number(match[1]))
+        .sort((a, b) => a - b);
+    const found = idsNamed(segmentNamePattern);
+    const spareIds = idsNamed(spareNamePattern);
     const records: LogRecord[] = [];
     const segments: Segment[] = [];
     let next = marker.recordsBelow;
@@ -130,12 +130,13 @@ export class WriteAheadLog {
         next += 1;
       }
     }
-    const spareIds = readdirSync(directory).map((name) => Number(spareNamePattern.exec(name)?.[1] ?? -1));
+    const idsUsed = [...found, ...spareIds];
     const log = new WriteAheadLog(
       directory,
       segmentBytes,
+      spareIds.map(spareName),
       next,
-      Math.max(marker.segmentIdsBelow, (found.at(-1) ?? -1) + 1, ...spareIds.map((id) => id + 1)),
+      Math.max(marker.segmentIdsBelow, ...idsUsed.map((id) => id + 1)),
     );
     log.segments.push(...segments.filter((segment) => segment.bytes > 0));
     for (const segment of segments) if (segment.bytes === 0) log.retire(segment.id);
@@ -256,11 +257,13 @@ export class WriteAheadLog {
     this.writeSpareAhead();
   }
 
-  /** Best effort after a failed append: clears the record's header, so no replay reads it. */
+  /**
+   * Best effort after a failed append: clears the record's header (durably: the file is
+   * O_DSYNC), so no replay reads it.
+   */
   private unwrite(fd: number, offset: number): void {
     try {
       writeSync(fd, Buffer.alloc(8), 0, 8, offset);
-      fdatasyncSync(fd);
     } catch {
       // The disk refuses writes: the record cannot have been written whole either.
     }
