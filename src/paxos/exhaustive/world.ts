@@ -14,7 +14,7 @@ import {
 } from '../ready.ts';
 import { Replica } from '../replica.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId, ProposalId } from '../types.ts';
-import { compareBallots, ballotsEqual, nodeId, zeroBallot } from '../types.ts';
+import { compareBallots, ballotsEqual, entryValuesEqual, nodeId, zeroBallot } from '../types.ts';
 import { cloneDeep, hash53, serialize, serializeFrozen } from './snapshot.ts';
 
 /**
@@ -536,10 +536,20 @@ function checkDurableBeforeSend(node: NodeState, message: PaxosMessage, nodes: r
   };
   const hasEntry = (index: number, b: Ballot): boolean =>
     durable.entries.some((e) => e.index === index && ballotsEqual(e.ballot, b));
+  // A commit index claims a fact about the cell, not the sender's disk (the sender may act
+  // on a commit-index-only Ready before it is durable): each index up to it must be durably
+  // chosen, i.e. durably committed somewhere or durably accepted by a majority.
+  const checkChosenThrough = (commitIndex: number): void => {
+    for (let index = durable.snapshot.index + 1; index <= commitIndex; index += 1) {
+      if (!durablyChosen(index, nodes)) fail(`a majority's accept of ${index}`);
+    }
+  };
   switch (message.kind) {
     case 'promise':
       if (compareBallots(durable.promisedBallot, message.ballot) < 0) fail('its promise');
-      if (durable.commitIndex < message.commitIndex) fail('its commit index');
+      // Its commit index is a hint the replica writes lazily (see `saveCommitIndex`): like a
+      // commit's, it claims a fact about the cell, checked below for the other learners.
+      checkChosenThrough(message.commitIndex);
       break;
     case 'accepted':
       if (!hasEntry(message.index, message.ballot)) fail(`its accept of ${message.index}`);
@@ -554,12 +564,7 @@ function checkDurableBeforeSend(node: NodeState, message: PaxosMessage, nodes: r
       break;
     case 'commit':
     case 'catchupReply':
-      // A commit index claims a fact about the cell, not the sender's disk (the sender may
-      // act on a commit-index-only Ready before it is durable): each index up to it must be
-      // durably chosen, i.e. durably committed somewhere or durably accepted by a majority.
-      for (let index = durable.snapshot.index + 1; index <= message.commitIndex; index += 1) {
-        if (!durablyChosen(index, nodes)) fail(`a majority's accept of ${index}`);
-      }
+      checkChosenThrough(message.commitIndex);
       break;
     case 'nack':
     case 'catchupRequest':
@@ -567,17 +572,47 @@ function checkDurableBeforeSend(node: NodeState, message: PaxosMessage, nodes: r
   }
 }
 
-/** Some node durably committed `index`, or a majority durably accepted it at one ballot. */
+/**
+ * Some node durably committed `index`, or every later leader would re-propose one value
+ * there: every majority durably holds an entry at `index`, and the highest-ballot entry
+ * each majority holds carries that same value (phase 1's rule, paper §2.2). A majority
+ * that accepted at one ballot is the usual case; a value re-accepted at a later ballot by
+ * some of them (a new leader re-proposing it) still counts.
+ */
 function durablyChosen(index: number, nodes: readonly NodeState[]): boolean {
-  const votes = new Map<string, number>();
+  const held: (LogEntry | undefined)[] = [];
   for (const node of nodes) {
     if (node.durable.commitIndex >= index) return true;
-    const entry = node.durable.entries.find((e) => e.index === index);
-    if (entry === undefined) continue;
-    const key = `${entry.ballot.round}/${entry.ballot.nodeId}`;
-    votes.set(key, (votes.get(key) ?? 0) + 1);
+    held.push(node.durable.entries.find((e) => e.index === index));
   }
-  return [...votes.values()].some((count) => 2 * count > nodes.length);
+  let agreed: EntryValue | undefined;
+  for (const majority of majorities(nodes.length)) {
+    let highest: LogEntry | undefined;
+    for (const k of majority) {
+      const entry = held[k];
+      if (entry !== undefined && (highest === undefined || compareBallots(entry.ballot, highest.ballot) > 0))
+        highest = entry;
+    }
+    if (highest === undefined) return false;
+    if (agreed === undefined) agreed = highest.value;
+    else if (!entryValuesEqual(agreed, highest.value)) return false;
+  }
+  return true;
+}
+
+/** Every subset of 0..count-1 with just over half the members, as index lists. */
+function majorities(count: number): number[][] {
+  const size = Math.floor(count / 2) + 1;
+  const subsets: number[][] = [];
+  const grow = (from: number, chosen: number[]): void => {
+    if (chosen.length === size) {
+      subsets.push([...chosen]);
+      return;
+    }
+    for (let k = from; k < count; k += 1) grow(k + 1, [...chosen, k]);
+  };
+  grow(0, []);
+  return subsets;
 }
 
 /** Human-readable text of an action, for counterexample traces. */
