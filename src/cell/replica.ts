@@ -58,6 +58,7 @@ export const defaultCellOptions: CellOptions = {
   retransmitTicks: 3,
   leaderTimeoutTicks: 10,
   electionTimeoutTicks: 40,
+  thriftyAccepts: true,
   snapshotEveryEntries: 1000,
   snapshotBytesMax: 8 * 1024 * 1024,
   snapshotChunkBytes: 256 * 1024,
@@ -255,6 +256,7 @@ export class CellReplica {
         retransmitTicks: options.retransmitTicks,
         leaderTimeoutTicks: options.leaderTimeoutTicks,
         electionTimeoutTicks: options.electionTimeoutTicks,
+        thriftyAccepts: options.thriftyAccepts,
         checkInvariants: options.checkInvariants,
       },
       state,
@@ -589,6 +591,11 @@ export class CellReplica {
 
   /** Proposes waiting requests as batches while the pipeline has room. */
   private flush(): void {
+    if (this.waiting.length === 0) return;
+    // Thrifty accepts shorten a commit on a quiet host (fewer flushes and wake-ups compete
+    // with it), and cost throughput on a busy one: the quorum is then the slowest of a fixed
+    // few followers instead of the first to answer, and the others' copies go apart.
+    this.paxos.setThriftyAccepts(this.options.thriftyAccepts && (this.options.hostQuiet?.() ?? true));
     while (this.waiting.length > 0 && this.proposed.size < this.proposalsInFlightMax()) {
       const batch = takeBatch(this.waiting, this.options);
       const commands = batch.map((request) => this.stampAcquire(request));

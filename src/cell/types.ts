@@ -54,6 +54,17 @@ export interface CellOptions {
   readonly retransmitTicks: number;
   readonly leaderTimeoutTicks: number;
   readonly electionTimeoutTicks: number;
+  /**
+   * A leader sends each accept to just enough followers for a quorum first, and the chosen
+   * entries to the others once a tick (see paxos ReplicaOptions.thriftyAccepts): on one
+   * disk, fewer flushes compete with each commit.
+   */
+  readonly thriftyAccepts: boolean;
+  /**
+   * Hook: whether the host is quiet enough for thrifty accepts, asked before each batch is
+   * proposed (the node answers from the client requests it is serving). Absent: quiet.
+   */
+  readonly hostQuiet?: () => boolean;
   /** Write a state-machine snapshot and compact the log every this many applied entries. */
   readonly snapshotEveryEntries: number;
   /** Largest snapshot shipped to a lagging peer (and accepted from one); bigger ones are counted, not sent. */

@@ -11,13 +11,15 @@ import {
 import type { CellOptions } from '../cell/index.ts';
 import type { CellBinding, ReplicaHooks } from './cell-contract.ts';
 
-/** The options of one replica: the shared ones, with this replica's removal hook. */
+/** The options of one replica: the shared ones, with this replica's hooks. */
 function withHooks(full: CellOptions, hooks: ReplicaHooks | undefined): CellOptions {
   const onRemoved = hooks?.onRemoved;
-  if (onRemoved === undefined) return full;
+  const hostQuiet = hooks?.hostQuiet ?? full.hostQuiet;
+  const options = hostQuiet === undefined ? full : { ...full, hostQuiet };
+  if (onRemoved === undefined) return options;
   const shared = full.onRemoved;
   return {
-    ...full,
+    ...options,
     onRemoved: (index) => {
       shared?.(index);
       onRemoved(index);

@@ -49,6 +49,8 @@ export interface CellReplicaLike {
 export interface ReplicaHooks {
   /** The replica applied a change that removes it; it votes below `removedFromIndex` only. */
   readonly onRemoved?: (removedFromIndex: number) => void;
+  /** Whether this node is quiet enough for thrifty accepts (see CellOptions.hostQuiet). */
+  readonly hostQuiet?: () => boolean;
 }
 
 /** How the node makes, loads and destroys replicas, and encodes requests it forwards. */

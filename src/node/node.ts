@@ -159,6 +159,8 @@ export class Node implements NodeService {
   private readonly env: HostEnv;
   private readonly binding: CellBinding;
   private readonly limits: NodeLimits;
+  /** Client requests this node's replicas are serving (submitted here, not yet answered). */
+  private clientRequestsServing = 0;
   private readonly log: NodeLogger;
   private readonly registry: CellRegistry;
   private readonly table: CellTable;
@@ -651,8 +653,11 @@ export class Node implements NodeService {
 
   /** Hooks of a replica running as `self`: when it applies its own removal, retire it later. */
   private hooksFor(cellId: CellId, self: NodeId): ReplicaHooks {
-    return { onRemoved: () => this.scheduleRetire(cellId, self) };
+    return { onRemoved: () => this.scheduleRetire(cellId, self), hostQuiet: this.hostQuiet };
   }
+
+  /** Quiet: few enough client requests served here that thrifty accepts pay off. */
+  private readonly hostQuiet = (): boolean => this.clientRequestsServing <= this.limits.thriftyRequestsMax;
 
   /** Loads a hosted cell's replica from storage, as the member id the registry names. */
   private loadReplica(cellId: CellId): { self: NodeId; loading: Promise<CellReplicaLike | undefined> } {
@@ -737,9 +742,14 @@ export class Node implements NodeService {
   private async submitHere(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
     const replica = await this.table.replica(cellId, () => this.hosts(cellId));
     if (replica !== undefined) {
+      this.clientRequestsServing += 1;
       const answer = replica.submit(request);
       this.table.afterCall(cellId, replica); // it has work now: tick it, keep it in memory
-      return answer;
+      try {
+        return await answer;
+      } finally {
+        this.clientRequestsServing -= 1;
+      }
     }
     const location = this.where(cellId);
     switch (location.kind) {

@@ -35,6 +35,13 @@ export interface ReplicaOptions {
   readonly acceptWindowEntries: number;
   /** Most chosen entries per catch-up reply. */
   readonly catchupEntriesMax: number;
+  /**
+   * A leader sends each accept first to just enough followers for a quorum (those that
+   * answered fastest), and hands the others the chosen entries in batches, once a tick
+   * (thrifty Paxos). A follower that misses a retransmit period loses its place to the
+   * others. Off, every accept goes to every member.
+   */
+  readonly thriftyAccepts: boolean;
   /** Check every invariant after every step. On in tests; may be off in production. */
   readonly checkInvariants: boolean;
 }
@@ -53,6 +60,7 @@ export function defaultReplicaOptions(self: NodeId, random: Random): ReplicaOpti
     backoffMaxTicks: 32,
     acceptWindowEntries: 16,
     catchupEntriesMax: 64,
+    thriftyAccepts: false,
     checkInvariants: true,
   };
 }

@@ -358,6 +358,28 @@ describe('proposer', () => {
     expect(after.messages).toHaveLength(2);
   });
 
+  it('stands down for a late promise that knows more chosen, learns it, then campaigns again', () => {
+    const f = new Fixture();
+    f.elect();
+    const b = ballot(1, n1);
+    const late = f.step(n3, { kind: 'promise', ballot: b, commitIndex: idx(1), entries: [] });
+    expect(f.replica.isLeader).toBe(false);
+    expect(late.proposalResults).toEqual([{ kind: 'unknown', id: 1 }]);
+    expect(f.sent(late, 'catchupRequest')).toEqual([
+      { to: n3, message: { kind: 'catchupRequest', fromIndex: 1 } },
+    ]);
+    f.step(n3, { kind: 'catchupReply', commitIndex: idx(1), entries: [entry(1, ballot(1, n3), noop())] });
+    expect(f.replica.inspect().commitIndex).toBe(1);
+    let ticks = 0;
+    while (f.replica.inspect().role === 'follower' && ticks < 100) {
+      f.replica.tick();
+      ticks += 1;
+    }
+    // Not left leaderless until someone else happens to campaign: it campaigns, higher.
+    expect(f.replica.inspect().role).toBe('candidate');
+    expect(f.replica.inspect().ballot).toEqual(ballot(2, n1));
+  });
+
   it('when deposed reports sent work as unknown and queued work as dropped', () => {
     const options = { ...defaultReplicaOptions(n1, new SeededRandom(1)), alpha: 1, acceptWindowEntries: 4 };
     const f = new Fixture(options);
@@ -403,6 +425,119 @@ describe('proposer', () => {
       delays.add(ticks);
     }
     expect(delays.size).toBeGreaterThan(1);
+  });
+});
+
+describe('thrifty accepts (a leader of 7)', () => {
+  const seven = [1, 2, 3, 4, 5, 6, 7].map((k) => nodeId(`n${k}`));
+  const [, m2, m3, m4, m5, m6, m7] = seven as [NodeId, NodeId, NodeId, NodeId, NodeId, NodeId, NodeId];
+  const b1 = ballot(1, n1);
+  const accepted = (i: number): PaxosMessage => ({ kind: 'accepted', ballot: b1, index: idx(i) });
+  const promise = (commitIndex = 0): PaxosMessage => ({
+    kind: 'promise',
+    ballot: b1,
+    commitIndex: idx(commitIndex),
+    entries: [],
+  });
+
+  /** n1 leads a cell of 7 after promises from m4, m2, m6 (in that order); 'first' is in flight. */
+  function leaderOfSeven(): { f: Fixture; firstAccepts: Ready } {
+    const options = { ...defaultReplicaOptions(n1, new SeededRandom(3)), thriftyAccepts: true };
+    const f = new Fixture(options, initialPersistedState(seven));
+    f.replica.propose(bytes('first'));
+    f.ready();
+    f.step(m4, promise());
+    f.step(m2, promise());
+    return { f, firstAccepts: f.step(m6, promise()) };
+  }
+
+  function ticks(f: Fixture, count: number): Ready[] {
+    const readies: Ready[] = [];
+    for (let i = 0; i < count; i += 1) {
+      f.replica.tick();
+      readies.push(f.ready());
+    }
+    return readies;
+  }
+
+  it('sends an accept only to the followers that promised first, and commits on their votes', () => {
+    const { f, firstAccepts } = leaderOfSeven();
+    expect(f.replica.isLeader).toBe(true);
+    expect(f.sent(firstAccepts, 'accept').map((m) => m.to)).toEqual([m4, m2, m6]);
+    f.step(m4, accepted(1));
+    f.step(m2, accepted(1));
+    const chosen = f.step(m6, accepted(1));
+    expect(chosen.committed.map((e) => e.index)).toEqual([1]);
+    expect(chosen.proposalResults).toEqual([{ kind: 'chosen', id: 1, index: 1 }]);
+  });
+
+  it('hands the chosen entries to the other followers on the next tick, in one message each', () => {
+    const { f } = leaderOfSeven();
+    f.step(m3, promise()); // late promises: m3 and m5 are known to hold nothing chosen
+    f.step(m5, promise());
+    for (const peer of [m4, m2, m6]) f.step(peer, accepted(1));
+    f.replica.propose(bytes('second'));
+    const second = f.ready();
+    expect(f.sent(second, 'accept').map((m) => m.to)).toEqual([m4, m2, m6]);
+    for (const peer of [m4, m2, m6]) f.step(peer, accepted(2));
+    const [tick] = ticks(f, 1);
+    const log = f.replica.inspect().log;
+    const both = [log.get(1), log.get(2)];
+    // m7 never promised, so what it holds is unknown: it is told the commit index and asks.
+    expect(tick?.messages).toEqual([
+      { to: m3, message: { kind: 'catchupReply', commitIndex: 2, entries: both } },
+      { to: m5, message: { kind: 'catchupReply', commitIndex: 2, entries: both } },
+      { to: m7, message: { kind: 'commit', ballot: b1, commitIndex: 2 } },
+      { to: m2, message: { kind: 'commit', ballot: b1, commitIndex: 2 } },
+      { to: m4, message: { kind: 'commit', ballot: b1, commitIndex: 2 } },
+      { to: m6, message: { kind: 'commit', ballot: b1, commitIndex: 2 } },
+    ]);
+    expect(tick?.wantsTick).toBe(false);
+    // Everyone has been told: a later tick sends nothing.
+    f.replica.tick();
+    expect(f.ready().messages).toEqual([]);
+  });
+
+  it('a quorum follower that lets an accept go unanswered loses its place to the others', () => {
+    const { f } = leaderOfSeven();
+    f.step(m4, accepted(1));
+    f.step(m2, accepted(1));
+    const resent = ticks(f, f.options.retransmitTicks).flatMap((r) => f.sent(r, 'accept'));
+    // The retransmit reaches every member that has not answered, not just the quorum.
+    expect(resent.map((m) => m.to).sort()).toEqual([m3, m5, m6, m7]);
+    f.step(m5, accepted(1));
+    f.replica.propose(bytes('second'));
+    const next = f.ready();
+    expect(f.sent(next, 'accept').map((m) => m.to)).toEqual([m4, m2, m3]);
+  });
+
+  it('a follower outside the quorum takes pushed entries from its leader as progress, and does not campaign', () => {
+    const f = new Fixture();
+    const b = ballot(1, n2);
+    f.step(n2, { kind: 'commit', ballot: b, commitIndex: idx(0) });
+    expect(f.replica.propose(bytes('x'))).toEqual({ kind: 'notLeader', leaderHint: n2 });
+    f.ready();
+    for (let i = 1; i <= 4 * f.options.leaderTimeoutTicks; i += 1) {
+      f.step(n2, { kind: 'catchupReply', commitIndex: idx(i), entries: [entry(i, b, noop())] });
+      f.replica.tick();
+      expect(f.sent(f.ready(), 'prepare')).toEqual([]);
+    }
+    expect(f.replica.inspect()).toMatchObject({
+      role: 'follower',
+      commitIndex: 4 * f.options.leaderTimeoutTicks,
+    });
+  });
+
+  it('a follower given chosen entries past a gap asks for the gap', () => {
+    const f = new Fixture();
+    const b = ballot(1, n2);
+    const ready = f.step(n2, {
+      kind: 'catchupReply',
+      commitIndex: idx(3),
+      entries: [entry(2, b, noop()), entry(3, b, noop())],
+    });
+    expect(ready.committed).toEqual([]);
+    expect(ready.messages).toEqual([{ to: n2, message: { kind: 'catchupRequest', fromIndex: 1 } }]);
   });
 });
 

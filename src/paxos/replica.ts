@@ -2,7 +2,7 @@
 // distinguished proposer. Pure and synchronous: the shell feeds it messages, ticks and
 // proposals, and carries out the Ready it hands back (persist, then send, then apply).
 import type { PaxosMessage, PromiseMessage } from './messages.ts';
-import { MembershipHistory, hasQuorum } from './membership.ts';
+import { MembershipHistory, hasQuorum, quorumSize } from './membership.ts';
 import { checkReplicaInvariants, ChosenLedger } from './invariants.ts';
 import type {
   Outgoing,
@@ -32,6 +32,8 @@ interface InFlight {
   readonly proposedTick: number;
   lastSentTick: number;
   chosen: boolean;
+  /** Thrifty: the followers the first send reached, until its first retransmit. */
+  thriftyTargets: readonly NodeId[] | undefined;
 }
 
 /** The largest multiplier of the progress timeouts (see `patience`). */
@@ -69,6 +71,17 @@ type Role =
        * clients then cost the followers one message per commit, not two).
        */
       announcedCommit: LogIndex;
+      /** The highest commit index each follower has been sent (by accept, commit or push). */
+      readonly told: Map<NodeId, LogIndex>;
+      /**
+       * Followers by how promptly they answer: promisers in the order their promises came,
+       * then the other members; a follower that lets a thrifty accept go unanswered for a
+       * retransmit period moves to the end. The first ones (enough for a quorum) get accepts
+       * first; a member the ranking lacks (added later) comes after all of them.
+       */
+      ranking: NodeId[];
+      /** The thrifty targets of the last membership asked for (cleared when ranking moves). */
+      fastCache: { readonly members: readonly NodeId[]; readonly fast: ReadonlySet<NodeId> } | undefined;
     };
 
 /** A value phase 1 found for one index; a hole filled with a no-op has no ballot. */
@@ -126,6 +139,8 @@ export class Replica {
    * Persistently slow disks then slow the cell down instead of causing endless elections.
    */
   private patience = 1;
+  /** Whether a leader sends accepts thrifty now (options.thriftyAccepts; the shell may switch it). */
+  private thrifty: boolean;
   private highestRoundSeen: number;
   private catchup: Catchup | undefined;
   /** The highest commit index announced by the highest ballot heard from (volatile). */
@@ -160,6 +175,7 @@ export class Replica {
   constructor(options: ReplicaOptions, state: PersistedState, appliedIndex: LogIndex) {
     validateOptions(options);
     this.options = options;
+    this.thrifty = options.thriftyAccepts;
     this.promised = state.promisedBallot;
     this.highestRoundSeen = state.promisedBallot.round;
     this.snapshotIndex = state.snapshot.index;
@@ -284,6 +300,15 @@ export class Replica {
   ownAcceptDurable(own: OwnAccept): void {
     this.countAccept(this.options.self, own.ballot, own.index);
     this.afterStep();
+  }
+
+  /**
+   * Switches thrifty accepts (see ReplicaOptions.thriftyAccepts) for the entries proposed
+   * from now on. Switched off, followers the thrifty ones skipped learn by the commit index
+   * and catch-up, as after any loss.
+   */
+  setThriftyAccepts(on: boolean): void {
+    this.thrifty = on;
   }
 
   /** The membership of the next index to be chosen, and whether a change is pending. */
@@ -612,8 +637,16 @@ export class Replica {
       lastProgressTick: this.now,
       lastPrepareTick: undefined,
       announcedCommit: this.commitIndex,
+      told: new Map(),
+      ranking: [],
+      fastCache: undefined,
     };
-    for (const promise of promises.values()) this.mergeRecovered(leader, promise);
+    for (const [peer, promise] of promises) {
+      this.mergeRecovered(leader, promise);
+      if (peer !== this.options.self) this.noteResponder(leader, peer, promise.commitIndex);
+    }
+    for (const member of this.phase1Voters())
+      if (member !== this.options.self && !leader.ranking.includes(member)) leader.ranking.push(member);
     this.role = leader;
     this.leaderHint = this.options.self;
     this.backoffAttempts = 0;
@@ -651,14 +684,30 @@ export class Replica {
   ): void {
     if (leader.promises.has(from)) return;
     if (message.commitIndex > this.commitIndex) {
-      // Someone learned choices this leader never saw: stand down and learn them first.
+      // Someone learned choices this leader never saw: stand down and learn them first,
+      // then campaign again (after a backoff) rather than leave the cell without a leader.
       this.stepDown();
       this.startCatchup(from, message.commitIndex);
+      this.armCampaign(this.backoffTicks());
       return;
     }
     leader.promises.set(from, message);
     this.mergeRecovered(leader, message);
+    this.noteResponder(leader, from, message.commitIndex);
     this.fillPipeline(leader);
+  }
+
+  /** A follower promised, telling its commit index: it joins the ranking (at the end) if new. */
+  private noteResponder(
+    leader: Extract<Role, { kind: 'leader' }>,
+    peer: NodeId,
+    commitIndex: LogIndex,
+  ): void {
+    leader.told.set(peer, Math.max(commitIndex, leader.told.get(peer) ?? 0) as LogIndex);
+    if (!leader.ranking.includes(peer)) {
+      leader.ranking.push(peer);
+      leader.fastCache = undefined;
+    }
   }
 
   /** True if a quorum of `members` promised; otherwise asks the missing ones (rate-limited). */
@@ -719,24 +768,106 @@ export class Replica {
       proposedTick: this.now,
       lastSentTick: this.now,
       chosen: false,
+      thriftyTargets: undefined,
     };
     leader.inFlight.set(index, flight);
     leader.nextIndex = (index + 1) as LogIndex;
-    this.sendAccepts(flight);
+    this.sendAccepts(leader, flight, false);
     return true;
   }
 
-  private sendAccepts(flight: InFlight): void {
+  /**
+   * Sends an entry's accept to the members that have not acknowledged it. A thrifty first
+   * send goes only to the fast followers; a retransmit goes to every member, and moves the
+   * fast followers that let the first one go unanswered to the end of the ranking.
+   */
+  private sendAccepts(
+    leader: Extract<Role, { kind: 'leader' }>,
+    flight: InFlight,
+    retransmit: boolean,
+  ): void {
     flight.lastSentTick = this.now;
     const members = this.membersAt(flight.entry.index);
-    // A first send reaches every member: it announces the commit index it carries to them.
-    if (this.role.kind === 'leader' && flight.acks.size === 0 && this.coversCommitAudience(members))
-      this.role.announcedCommit = Math.max(this.role.announcedCommit, this.commitIndex) as LogIndex;
+    let targets: readonly NodeId[] = members;
+    if (this.thrifty && !retransmit) {
+      targets = [...this.fastFollowers(leader, members)];
+      flight.thriftyTargets = targets;
+    } else if (flight.thriftyTargets !== undefined) {
+      this.demote(
+        leader,
+        flight.thriftyTargets.filter((member) => !flight.acks.has(member)),
+      );
+      flight.thriftyTargets = undefined;
+    }
+    // A send that reaches every member announces the commit index it carries.
+    const reachesAll = !retransmit || flight.acks.size === 0;
+    if (reachesAll && this.coversCommitAudience([...targets, this.options.self]))
+      leader.announcedCommit = Math.max(leader.announcedCommit, this.commitIndex) as LogIndex;
     // One message object for every member: the shell encodes it once (see Outgoing).
     const accept: PaxosMessage = { kind: 'accept', entry: flight.entry, commitIndex: this.commitIndex };
-    for (const member of members) {
+    for (const member of targets) {
       if (member === this.options.self || flight.acks.has(member)) continue;
       this.send(member, accept);
+      this.noteTold(leader, member, this.commitIndex);
+    }
+  }
+
+  /** The followers of `members` a thrifty accept goes to: the first of the ranking, a quorum with the leader. */
+  private fastFollowers(
+    leader: Extract<Role, { kind: 'leader' }>,
+    members: readonly NodeId[],
+  ): ReadonlySet<NodeId> {
+    const cached = leader.fastCache;
+    if (cached?.members === members) return cached.fast;
+    const others = members.filter((member) => member !== this.options.self);
+    const need = quorumSize(members) - (others.length < members.length ? 1 : 0);
+    const rank = (member: NodeId): number => {
+      const at = leader.ranking.indexOf(member);
+      return at < 0 ? leader.ranking.length : at;
+    };
+    const fast = new Set(others.sort((a, b) => rank(a) - rank(b)).slice(0, need));
+    leader.fastCache = { members, fast };
+    return fast;
+  }
+
+  /** Moves followers that missed a thrifty accept to the end of the ranking. */
+  private demote(leader: Extract<Role, { kind: 'leader' }>, slow: readonly NodeId[]): void {
+    if (slow.length === 0) return;
+    leader.ranking = [...leader.ranking.filter((member) => !slow.includes(member)), ...slow];
+    leader.fastCache = undefined;
+  }
+
+  private noteTold(leader: Extract<Role, { kind: 'leader' }>, member: NodeId, commitIndex: LogIndex): void {
+    const told = leader.told.get(member);
+    if (told === undefined || told < commitIndex) leader.told.set(member, commitIndex);
+  }
+
+  /**
+   * Thrifty: hands each follower that accepts skip the chosen entries it has not been told
+   * of (at most catchupEntriesMax, as an unasked catch-up reply), once a tick. One whose
+   * progress is unknown, or behind the snapshot, is sent the commit index and asks.
+   */
+  private pushChosen(leader: Extract<Role, { kind: 'leader' }>): void {
+    if (!this.thrifty || this.commitIndex <= leader.announcedCommit) return;
+    const fast = this.fastFollowers(leader, this.membersAt((this.commitIndex + 1) as LogIndex));
+    for (const member of this.commitAudience()) {
+      if (member === this.options.self || fast.has(member)) continue;
+      const told = leader.told.get(member);
+      if (told !== undefined && told >= this.commitIndex) continue;
+      if (told === undefined || told < this.snapshotIndex) {
+        this.send(member, { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex });
+        leader.told.set(member, this.commitIndex);
+        continue;
+      }
+      const top = Math.min(this.commitIndex, told + this.options.catchupEntriesMax) as LogIndex;
+      const entries: LogEntry[] = [];
+      for (let i = told + 1; i <= top; i += 1) {
+        const entry = this.log.get(i);
+        if (entry === undefined) throw new Error(`push: chosen entry ${i} missing`);
+        entries.push(entry);
+      }
+      this.send(member, { kind: 'catchupReply', commitIndex: top, entries });
+      leader.told.set(member, top);
     }
   }
 
@@ -829,12 +960,15 @@ export class Replica {
     return this.commitAudience().every((member) => members.includes(member));
   }
 
+  /** Sends the commit index to the audience (thrifty: to those not told it yet). */
   private broadcastCommit(leader: Extract<Role, { kind: 'leader' }>): void {
     leader.announcedCommit = this.commitIndex;
     const commit: PaxosMessage = { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex };
     for (const member of this.commitAudience()) {
       if (member === this.options.self) continue;
+      if (this.thrifty && (leader.told.get(member) ?? 0) >= this.commitIndex) continue;
       this.send(member, commit);
+      this.noteTold(leader, member, this.commitIndex);
     }
   }
 
@@ -931,10 +1065,16 @@ export class Replica {
       this.storeEntry(entry);
       this.commitNext(entry);
     }
+    // Chosen entries from the leader it follows are that leader's progress (a thrifty
+    // leader's followers outside its quorum hear of it only so): no need to campaign.
+    if (this.commitIndex > before && from === this.leaderHint) this.campaignDeadline = undefined;
     if (this.commitIndex < senderCommit && this.commitIndex > before) {
       const target = Math.max(senderCommit, this.catchup?.target ?? 0) as LogIndex;
       this.catchup = { target, peer: from, lastSentTick: this.now, attempts: 0 };
       this.send(from, { kind: 'catchupRequest', fromIndex: (this.commitIndex + 1) as LogIndex });
+    } else if (this.commitIndex < senderCommit && entries.some((e) => e.index > this.commitIndex + 1)) {
+      // Chosen entries pushed past a gap (an earlier push was lost): ask for the gap.
+      this.startCatchup(from, senderCommit);
     }
     this.checkPhase1();
   }
@@ -985,6 +1125,7 @@ export class Replica {
       for (const id of ids.sort((a, b) => a - b)) this.results.push({ kind: 'unknown', id });
       // What this ballot chose is a fact: tell the followers before going (they may hold
       // the entries at this ballot and nobody else will announce them soon).
+      this.pushChosen(role);
       if (this.commitIndex > role.announcedCommit) this.broadcastCommit(role);
     }
     for (const queued of this.queue) this.results.push({ kind: 'dropped', id: queued.id });
@@ -1040,8 +1181,9 @@ export class Replica {
       if (role.lastPrepareTick !== undefined) this.fillPipeline(role);
       for (const flight of role.inFlight.values()) {
         if (!flight.chosen && this.now - flight.lastSentTick >= this.options.retransmitTicks)
-          this.sendAccepts(flight);
+          this.sendAccepts(role, flight, true);
       }
+      this.pushChosen(role);
       if (this.commitAnnouncementDue(role)) this.broadcastCommit(role);
     }
   }

@@ -19,8 +19,12 @@ interface Faults {
 }
 
 /** Runs `steps` random actions with faults, then heals and checks liveness. */
-function runSchedule(size: number, seed: number, steps: number, faults: Faults): Cluster {
-  const cluster = new Cluster(size, seed, { leaderTimeoutTicks: 6, electionTimeoutTicks: 25 });
+function runSchedule(size: number, seed: number, steps: number, faults: Faults, thrifty = false): Cluster {
+  const cluster = new Cluster(size, seed, {
+    leaderTimeoutTicks: 6,
+    electionTimeoutTicks: 25,
+    thriftyAccepts: thrifty,
+  });
   const rng = cluster.random.fork('schedule');
   let payloads = 0;
   for (let step = 0; step < steps; step += 1) {
@@ -115,6 +119,22 @@ describe('random schedules', () => {
         checkLiveness(runSchedule(size, seed, 800, starved));
       }),
       { numRuns: 400 * runsScale },
+    );
+  });
+
+  // Thrifty accepts reach only a quorum first; the rest learn from pushes once a tick. A
+  // quorum member lost or slow must not stall the cell, and every replica must still learn.
+  it('thrifty accepts: agree and stay live with loss, duplication, crashes and isolation', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(3, 5, 7),
+        fc.constantFrom(gentle, harsh, starved),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        (size, faults, seed) => {
+          checkLiveness(runSchedule(size, seed, 800, faults, true));
+        },
+      ),
+      { numRuns: 300 * runsScale },
     );
   });
 });

@@ -20,6 +20,7 @@ interface Flags {
   flush: 'eager' | 'explicit';
   bug: InjectedBug;
   persistCheck: boolean;
+  thrifty: boolean;
   depth: number;
   ticks: number;
   duplicates: number;
@@ -45,6 +46,7 @@ const program = new Command('explore')
       .default('none'),
   )
   .option('--no-persist-check', 'do not check that what a message claims is durable when it leaves')
+  .option('--thrifty', 'leaders send each accept to a quorum first, the chosen entries to the rest later')
   .option('--depth <n>', 'longest schedule, in actions', count, 12)
   .option('--ticks <n>', 'ticks per schedule (only replicas that want a tick are ticked)', count, 0)
   .option('--duplicates <n>', 'message duplications per schedule', count, 0)
@@ -67,6 +69,7 @@ const preset: Partial<PresetOptions> = {
   flushMode: flags.flush,
   bug: flags.bug,
   checkPersistBeforeSend: flags.persistCheck,
+  thrifty: flags.thrifty === true,
   seed: flags.seed,
 };
 const bounds: ExploreBounds = {

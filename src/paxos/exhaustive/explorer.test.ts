@@ -38,6 +38,29 @@ describe('exhaustive exploration of 3 replicas (paper §4.2)', () => {
     expect(stats.maxLearned).toBe(1);
   });
 
+  it('thrifty accepts (a quorum first, pushes on ticks), two competing proposers, a tick and a loss to depth 10: safe, both learned', () => {
+    const config = presetConfig({ proposalCount: 2, thrifty: true });
+    const { stats, counterexample } = explore(config, bounds({ depthMax: 10, ticks: 1, drops: 1 }));
+    expect(counterexample).toBeUndefined();
+    expect(stats.truncated).toBe(false);
+    // Measured when added: 15661 states, 82020 transitions, 6509101 schedules (floors: half).
+    // A push that claims one index too many is caught within these bounds.
+    expect(stats.statesExpanded).toBeGreaterThan(7_800);
+    expect(stats.schedules).toBeGreaterThan(3_200_000n);
+    expect(stats.maxLearned).toBe(2);
+  });
+
+  it('thrifty accepts, one proposal with explicit flushes, a crash and two ticks to depth 12: safe, learned', () => {
+    const config = presetConfig({ proposalCount: 1, flushMode: 'explicit', thrifty: true });
+    const { stats, counterexample } = explore(config, bounds({ depthMax: 12, crashes: 1, ticks: 2 }));
+    expect(counterexample).toBeUndefined();
+    expect(stats.truncated).toBe(false);
+    // Measured when added: 3764 states, 5957453 schedules (floors: half).
+    expect(stats.statesExpanded).toBeGreaterThan(1_800);
+    expect(stats.schedules).toBeGreaterThan(2_900_000n);
+    expect(stats.maxLearned).toBe(1);
+  });
+
   it('finds an agreement violation when an acceptor forgets its promise in a crash', () => {
     const config = presetConfig({ proposalCount: 2, bug: 'forgetPromise' });
     const { counterexample } = explore(config, bounds({ depthMax: 14, crashes: 1 }));

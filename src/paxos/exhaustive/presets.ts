@@ -27,6 +27,8 @@ export interface PresetOptions {
   readonly flushMode: Exclude<FlushMode, 'sendBeforePersist'>;
   readonly bug: InjectedBug;
   readonly checkPersistBeforeSend: boolean;
+  /** Leaders send accepts to a quorum first (the `thriftyAccepts` replica option). */
+  readonly thrifty: boolean;
   readonly seed: number;
 }
 
@@ -37,6 +39,7 @@ export const defaultPresetOptions: PresetOptions = {
   flushMode: 'eager',
   bug: 'none',
   checkPersistBeforeSend: true,
+  thrifty: false,
   seed: 1,
 };
 
@@ -60,7 +63,7 @@ export function presetConfig(overrides: Partial<PresetOptions> = {}): WorldConfi
     forgetPromiseOnCrash: o.bug === 'forgetPromise' ? [forgetfulNode(o.nodeCount)] : [],
     countOwnVoteBeforePersist: o.bug === 'ownVoteBeforePersist',
     checkPersistBeforeSend: o.checkPersistBeforeSend,
-    tuning: explorationTuning,
+    tuning: { ...explorationTuning, thriftyAccepts: o.thrifty },
     seed: o.seed,
   };
 }
