@@ -801,7 +801,8 @@ export class Replica {
     }
     // A send that reaches every member announces the commit index it carries.
     const reachesAll = !retransmit || flight.acks.size === 0;
-    if (reachesAll && this.coversCommitAudience([...targets, this.options.self]))
+    const reached = targets === members ? members : [...targets, this.options.self];
+    if (reachesAll && this.coversCommitAudience(reached))
       leader.announcedCommit = Math.max(leader.announcedCommit, this.commitIndex) as LogIndex;
     // One message object for every member: the shell encodes it once (see Outgoing).
     const accept: PaxosMessage = { kind: 'accept', entry: flight.entry, commitIndex: this.commitIndex };
