@@ -861,13 +861,11 @@ export class Replica {
         continue;
       }
       const top = Math.min(this.commitIndex, told + this.options.catchupEntriesMax) as LogIndex;
-      const entries: LogEntry[] = [];
-      for (let i = told + 1; i <= top; i += 1) {
-        const entry = this.log.get(i);
-        if (entry === undefined) throw new Error(`push: chosen entry ${i} missing`);
-        entries.push(entry);
-      }
-      this.send(member, { kind: 'catchupReply', commitIndex: top, entries });
+      this.send(member, {
+        kind: 'catchupReply',
+        commitIndex: top,
+        entries: this.chosenEntries(told + 1, top),
+      });
       leader.told.set(member, top);
     }
   }
@@ -961,13 +959,13 @@ export class Replica {
     return this.commitAudience().every((member) => members.includes(member));
   }
 
-  /** Sends the commit index to the audience (thrifty: to those not told it yet). */
+  /** Sends the commit index to the members of the audience not told it yet. */
   private broadcastCommit(leader: Extract<Role, { kind: 'leader' }>): void {
     leader.announcedCommit = this.commitIndex;
     const commit: PaxosMessage = { kind: 'commit', ballot: leader.ballot, commitIndex: this.commitIndex };
     for (const member of this.commitAudience()) {
       if (member === this.options.self) continue;
-      if (this.thrifty && (leader.told.get(member) ?? 0) >= this.commitIndex) continue;
+      if ((leader.told.get(member) ?? 0) >= this.commitIndex) continue;
       this.send(member, commit);
       this.noteTold(leader, member, this.commitIndex);
     }
@@ -1048,14 +1046,20 @@ export class Replica {
       this.snapshotsToSend.add(from);
       return;
     }
-    const entries: LogEntry[] = [];
     const top = Math.min(this.commitIndex, fromIndex + this.options.catchupEntriesMax - 1);
-    for (let i: number = fromIndex; i <= top; i += 1) {
+    const entries = this.chosenEntries(fromIndex, top);
+    if (entries.length > 0) this.send(from, { kind: 'catchupReply', commitIndex: this.commitIndex, entries });
+  }
+
+  /** The chosen entries `from..top` (all held: above the snapshot, at most the commit index). */
+  private chosenEntries(from: number, top: number): LogEntry[] {
+    const entries: LogEntry[] = [];
+    for (let i = from; i <= top; i += 1) {
       const entry = this.log.get(i);
-      if (entry === undefined) throw new Error(`catch-up: chosen entry ${i} missing`);
+      if (entry === undefined) throw new Error(`chosen entry ${i} missing`);
       entries.push(entry);
     }
-    if (entries.length > 0) this.send(from, { kind: 'catchupReply', commitIndex: this.commitIndex, entries });
+    return entries;
   }
 
   private onCatchupReply(from: NodeId, senderCommit: LogIndex, entries: readonly LogEntry[]): void {

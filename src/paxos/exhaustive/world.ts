@@ -600,8 +600,12 @@ function durablyChosen(index: number, nodes: readonly NodeState[]): boolean {
   return true;
 }
 
-/** Every subset of 0..count-1 with just over half the members, as index lists. */
-function majorities(count: number): number[][] {
+const majoritiesByCount = new Map<number, number[][]>();
+
+/** Every subset of 0..count-1 with just over half the members, as index lists (memoized). */
+function majorities(count: number): readonly (readonly number[])[] {
+  const known = majoritiesByCount.get(count);
+  if (known !== undefined) return known;
   const size = Math.floor(count / 2) + 1;
   const subsets: number[][] = [];
   const grow = (from: number, chosen: number[]): void => {
@@ -612,6 +616,7 @@ function majorities(count: number): number[][] {
     for (let k = from; k < count; k += 1) grow(k + 1, [...chosen, k]);
   };
   grow(0, []);
+  majoritiesByCount.set(count, subsets);
   return subsets;
 }
 
