@@ -2,7 +2,7 @@
 // Paxos message (paxos codec) or one chunk of a snapshot for a lagging peer (Paxos meta,
 // the whole snapshot's length, the chunk size, the chunk's number and its bytes).
 // Decoding never throws: anything malformed is a typed error the replica counts and drops.
-import { decodeMessage, encodeMessage, messageBytesMax } from '../paxos/index.ts';
+import { decodeMessage, encodeMessageAfter, messageBytesMax } from '../paxos/index.ts';
 import type { PaxosMessage, SnapshotMeta } from '../paxos/index.ts';
 import { decodeAll, Writer } from './codec-io.ts';
 import type { CellDecoded } from './codec-io.ts';
@@ -30,13 +30,10 @@ export type CellMessage = { readonly kind: 'paxos'; readonly message: PaxosMessa
 const KIND_PAXOS = 1;
 const KIND_SNAPSHOT = 2;
 
+const paxosEnvelopeHeader = Uint8Array.of(wireFormatVersion, KIND_PAXOS);
+
 export function encodePaxosEnvelope(message: PaxosMessage): Uint8Array {
-  const body = encodeMessage(message);
-  const out = new Uint8Array(2 + body.length);
-  out[0] = wireFormatVersion;
-  out[1] = KIND_PAXOS;
-  out.set(body, 2);
-  return out;
+  return encodeMessageAfter(paxosEnvelopeHeader, message);
 }
 
 export function encodeSnapshotChunk(chunk: Omit<SnapshotChunk, 'kind'>): Uint8Array {

@@ -1,5 +1,6 @@
 // Deterministic binary codec for Paxos messages: a version byte, a kind byte, then the
 // fields as fixed-order tuples. Decoding hostile bytes returns a typed error, never throws.
+import { ByteWriter } from '../model/index.ts';
 import type { PaxosMessage } from './messages.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
 import { ballotRoundMax, nodeIdBytesMax } from './types.ts';
@@ -36,34 +37,7 @@ const kindCodes = {
 
 const valueCodes = { noop: 0, payload: 1, config: 2 } as const;
 
-const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-class Writer {
-  private bytes: number[] = [];
-  u8(value: number): void {
-    this.bytes.push(value & 0xff);
-  }
-  /** Unsigned LEB128 of a safe integer. */
-  uint(value: number): void {
-    let rest = value;
-    while (rest >= 0x80) {
-      this.bytes.push((rest % 0x80) | 0x80);
-      rest = Math.floor(rest / 0x80);
-    }
-    this.bytes.push(rest);
-  }
-  raw(data: Uint8Array): void {
-    this.uint(data.length);
-    for (const byte of data) this.bytes.push(byte);
-  }
-  text(value: string): void {
-    this.raw(utf8Encoder.encode(value));
-  }
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-}
 
 class DecodeFailure extends Error {
   constructor(
@@ -73,6 +47,9 @@ class DecodeFailure extends Error {
     super(detail);
   }
 }
+
+/** Longest string `Reader.text` tries to read as ASCII before calling the UTF-8 decoder. */
+const asciiFastBytesMax = 32;
 
 class Reader {
   private offset = 0;
@@ -113,6 +90,13 @@ class Reader {
   text(maxBytes: number): string {
     const bytes = this.view(); // decoded into a string: no copy needed
     if (bytes.length > maxBytes) throw new DecodeFailure('badValue', 'string too long');
+    if (bytes.length <= asciiFastBytesMax) {
+      // Short ASCII (every node id in practice): no decoder call. ASCII is valid UTF-8 as is.
+      let ascii = '';
+      let i = 0;
+      for (; i < bytes.length && bytes[i]! < 0x80; i += 1) ascii += String.fromCharCode(bytes[i]!);
+      if (i === bytes.length) return ascii;
+    }
     try {
       return utf8Decoder.decode(bytes);
     } catch {
@@ -129,7 +113,7 @@ class Reader {
   }
 }
 
-function writeBallot(w: Writer, b: Ballot): void {
+function writeBallot(w: ByteWriter, b: Ballot): void {
   w.uint(b.round);
   w.text(b.nodeId);
 }
@@ -142,13 +126,13 @@ function readBallot(r: Reader): Ballot {
   return { round, nodeId: node as NodeId } as Ballot;
 }
 
-function writeValue(w: Writer, value: EntryValue): void {
-  w.u8(valueCodes[value.kind]);
+function writeValue(w: ByteWriter, value: EntryValue): void {
+  w.byte(valueCodes[value.kind]);
   switch (value.kind) {
     case 'noop':
       return;
     case 'payload':
-      w.raw(value.payload);
+      w.bytes(value.payload);
       return;
     case 'config':
       w.uint(value.members.length);
@@ -174,7 +158,7 @@ function readValue(r: Reader): EntryValue {
   throw new DecodeFailure('badValue', `entry value kind ${code}`);
 }
 
-function writeEntries(w: Writer, entries: readonly LogEntry[]): void {
+function writeEntries(w: ByteWriter, entries: readonly LogEntry[]): void {
   w.uint(entries.length);
   for (const entry of entries) {
     w.uint(entry.index);
@@ -200,9 +184,21 @@ function readEntries(r: Reader): LogEntry[] {
 
 /** Encodes a message. Deterministic: equal messages give equal bytes. */
 export function encodeMessage(message: PaxosMessage): Uint8Array {
-  const w = new Writer();
-  w.u8(codecVersion);
-  w.u8(kindCodes[message.kind]);
+  return encodeMessageAfter(noPrefix, message);
+}
+
+const noPrefix = new Uint8Array(0);
+
+/**
+ * The bytes of `prefix` followed by the encoded message, in one buffer (an envelope's
+ * header without a second copy of the message).
+ */
+export function encodeMessageAfter(prefix: Uint8Array, message: PaxosMessage): Uint8Array {
+  const w = sharedWriter;
+  w.reset();
+  w.raw(prefix);
+  w.byte(codecVersion);
+  w.byte(kindCodes[message.kind]);
   switch (message.kind) {
     case 'prepare':
       writeBallot(w, message.ballot);
@@ -237,8 +233,17 @@ export function encodeMessage(message: PaxosMessage): Uint8Array {
       writeEntries(w, message.entries);
       break;
   }
-  return w.finish();
+  const bytes = w.finish();
+  if (bytes.length > writerKeptBytesMax) sharedWriter = new ByteWriter(writerInitialBytes);
+  return bytes;
 }
+
+/** Bytes the shared writer starts with; it doubles as needed. */
+const writerInitialBytes = 1024;
+/** After a message longer than this the shared writer is replaced (its big buffer is not kept). */
+const writerKeptBytesMax = 64 * 1024;
+/** The writer every encode uses in turn (encoding is synchronous and never re-entered). */
+let sharedWriter = new ByteWriter(writerInitialBytes);
 
 function readBody(r: Reader, kind: number): PaxosMessage {
   switch (kind) {
@@ -249,8 +254,9 @@ function readBody(r: Reader, kind: number): PaxosMessage {
     case kindCodes.nack:
       return { kind: 'nack', ballot: readBallot(r), promisedBallot: readBallot(r) };
     case kindCodes.accept: {
-      const [entry, ...rest] = readEntries(r);
-      if (entry === undefined || rest.length > 0) throw new DecodeFailure('badValue', 'accept entry');
+      const entries = readEntries(r);
+      const entry = entries[0];
+      if (entry === undefined || entries.length > 1) throw new DecodeFailure('badValue', 'accept entry');
       return { kind: 'accept', entry, commitIndex: readIndex(r) };
     }
     case kindCodes.accepted:

@@ -30,6 +30,7 @@ export {
   codecVersion,
   decodeMessage,
   encodeMessage,
+  encodeMessageAfter,
   entriesPerMessageMax,
   membersPerConfigMax,
   messageBytesMax,
