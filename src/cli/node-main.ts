@@ -17,6 +17,7 @@ import {
   AddressBook,
   LmdbStorage,
   loadKeyringFile,
+  lockDataDir,
   parsePeerAddress,
   SystemClock,
   systemRandom,
@@ -80,6 +81,7 @@ export async function runNode(
   if (keyring.kind !== 'ok') throw new Error(`keyring ${config.keyringPath}: ${keyring.reason}`);
   const clock = new SystemClock();
   const random = systemRandom();
+  const dataDirLock = await lockDataDir(config.dataDir);
   const storage = LmdbStorage.open({ path: config.dataDir });
   const network = await TcpNetwork.start({
     self: hostId(config.id),
@@ -123,6 +125,7 @@ export async function runNode(
       await node.close();
       logMetrics();
       await storage.close();
+      await dataDirLock.release();
       logger.info({ node: config.id }, 'node stopped');
     })());
   return { node, network, storage, address, config, close, logMetrics };

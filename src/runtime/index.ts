@@ -1,6 +1,7 @@
 // The real environment of a host: the implementations of the src/env interfaces that touch
 // the OS (system clock, LMDB, TCP with authenticated frames, OS-seeded randomness).
 export { AddressBook, parsePeerAddress, type PeerAddress } from './address-book.ts';
+export { DataDirInUse, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 export {
   defaultFrameBytesMax,
   encodeFrame,

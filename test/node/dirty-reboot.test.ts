@@ -1,6 +1,8 @@
 // Dirty reboots (paper §2.2: "durable across dirty reboots"): SIGKILL a node in the middle of
 // heavy writes, many times; each time it restarts from its LMDB data with every acknowledged
 // write present. Cells have the node as their only member, so an ack rests on its fsync alone.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionKey, transaction } from '../../src/model/index.ts';
 import type { CellId } from '../../src/node/index.ts';
@@ -63,6 +65,30 @@ describe('dirty reboot of a node under heavy writes', () => {
     );
     expect(total).toBeGreaterThan(300);
   }, 120_000);
+
+  it('refuses a second node process on a data directory in use, naming the holder, and the first keeps serving', async () => {
+    const holder = colony.node(n1);
+    const cellId = partitionKey('twin');
+    expect((await colony.client.createCell(cellId, [n1])).get(n1)?.kind).toBe('created');
+    const put = transaction({ writes: [{ kind: 'put', key: 'twin', value: 1n }] });
+    const before = await colony.client.submit(n1, cellId, { kind: 'operation', operation: put, consistency: 'consistent' });
+    expect(before.kind === 'result' && before.result.kind).toBe('committed');
+    const twinLog = join(colony.dir, 'twin.log');
+    const twin = holder.twin(twinLog);
+    await expect(twin.start()).rejects.toThrow(/exited during start \(2\)/);
+    let log = '';
+    for (let attempt = 0; attempt < 40 && !log.includes('in use'); attempt += 1) {
+      await sleep(50);
+      log = readFileSync(twinLog, 'utf8');
+    }
+    twin.closeLog();
+    expect(log).toContain(`is in use by process ${holder.child?.pid}`);
+    expect(holder.up).toBe(true);
+    const read = transaction({ reads: ['twin'] });
+    const after = await colony.client.submit(n1, cellId, { kind: 'operation', operation: read, consistency: 'consistent' });
+    if (after.kind !== 'result' || after.result.kind !== 'committed') throw new Error(`read failed: ${after.kind}`);
+    expect(after.result.reads[0]?.found === true && after.result.reads[0].value).toBe(1n);
+  }, 60_000);
 });
 
 async function expectAllPresent(

@@ -82,6 +82,11 @@ export class NodeProcess {
     this.log = createWriteStream(logPath, { flags: 'a' });
   }
 
+  /** A second process with the same flags (same id, address and data directory), logging to `logPath`. */
+  twin(logPath: string): NodeProcess {
+    return new NodeProcess(this.id, this.port, this.args, logPath);
+  }
+
   /** Started and listening (not killed since). */
   get up(): boolean {
     return this.ready && this.running;
