@@ -252,10 +252,11 @@ async function throughput(
   }
 }
 
-function residentBytes(pid: number | undefined): number {
+/** Resident bytes of a process (`field` of /proc/PID/status: VmRSS, RssAnon, RssFile). */
+function residentBytes(pid: number | undefined, field = 'VmRSS'): number {
   if (pid === undefined) return Number.NaN;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return match === null ? Number.NaN : Number(match[1]) * 1024;
 }
 
@@ -265,12 +266,47 @@ async function creation(colony: ProcessColony, count: number): Promise<void> {
   const elapsedMs = await createMany(colony, cells, 256);
   await sleep(1_000);
   const rssAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid));
+  const anonAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid, 'RssAnon'));
+  const fileAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid, 'RssFile'));
   const growth = rssAfter.map((after, index) => after - (rssBefore[index] ?? 0));
   const disk = execFileSync('du', ['-sb', colony.dir]).toString().split('\t')[0] ?? '?';
+  const mib = (list: readonly number[]): string => list.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join('/');
   console.log(
     `created ${count} cells x ${colony.ids.length} replicas in ${(elapsedMs / 1000).toFixed(1)} s (${(count / (elapsedMs / 1000)).toFixed(0)} cells/s); ` +
-      `RSS per node after: ${rssAfter.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)}`).join('/')} MiB ` +
-      `(growth ${growth.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)}`).join('/')} MiB); data on disk (all nodes, LMDB map files) ${(Number(disk) / 2 ** 20).toFixed(0)} MiB`,
+      `RSS per node after: ${mib(rssAfter)} MiB (growth ${mib(growth)} MiB), of which anonymous (heap and buffers) ${mib(anonAfter)} MiB ` +
+      `and file-backed (LMDB's map and code, page cache the kernel can drop) ${mib(fileAfter)} MiB; ` +
+      `data on disk (all nodes, LMDB map files) ${(Number(disk) / 2 ** 20).toFixed(0)} MiB`,
+  );
+  await afterIdle(colony);
+}
+
+/** Seconds a node's idle cells may take to leave memory (defaultNodeLimits.idleEvictMs, 30 s, and a margin). */
+const evictionWaitSeconds = 60;
+/** Seconds to wait after the last eviction before reading memory (the heap is collected lazily). */
+const settleSeconds = 30;
+
+/**
+ * Memory once the new cells are idle: after creation each node still holds up to
+ * cellsInMemoryMax loaded replicas until they idle out, and the garbage of creating them
+ * until V8 collects it; this is what a node holding that many idle cells keeps.
+ */
+async function afterIdle(colony: ProcessColony): Promise<void> {
+  const startedMs = performance.now();
+  let loaded: number[] = [];
+  for (let second = 0; second < evictionWaitSeconds; second += 1) {
+    loaded = (await Promise.all(colony.ids.map((id) => colony.node(id).metrics()))).map(
+      (line) => line.metrics.cellsInMemory,
+    );
+    if (loaded.every((count) => count === 0)) break;
+    await sleep(1_000);
+  }
+  await sleep(settleSeconds * 1_000);
+  const pids = colony.ids.map((id) => colony.node(id).child?.pid);
+  const mib = (field: string): string =>
+    pids.map((pid) => (residentBytes(pid, field) / 2 ** 20).toFixed(0)).join('/');
+  console.log(
+    `  once idle (replicas in memory per node ${loaded.join('/')}, read ${((performance.now() - startedMs) / 1000).toFixed(0)} s after creation): ` +
+      `RSS per node ${mib('VmRSS')} MiB, anonymous ${mib('RssAnon')} MiB, file-backed ${mib('RssFile')} MiB`,
   );
 }
 
