@@ -1,7 +1,8 @@
 // Prometheus metrics of one node's API (prom-client, one registry per server): HTTP requests
 // and latencies by route, the node's own counters (commits, rejections, dropped frames,
-// cells), and its durable store's commits (duration with fsync, batches per commit).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// cells), its durable store's commits (duration with fsync, batches per commit), and on a
+// real node process the process itself (resident memory, heap, event-loop delay, GC pauses).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeService } from '../node/index.ts';
 import { frameDropReasons } from '../node/service.ts';
 
@@ -117,9 +118,14 @@ export function createApiMetrics(
   node: NodeService,
   transport?: () => TransportCounters,
   storage?: StorageMetricsSource,
+  processMetrics = false,
 ): ApiMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.self });
+  // prom-client's process and Node.js metrics (process_resident_memory_bytes,
+  // nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds, nodejs_gc_duration_seconds...):
+  // only for a real process, since they read the OS and observe the process-wide GC.
+  if (processMetrics) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'physalia_http_requests_total',
     help: 'HTTP requests answered, by route, method and status',

@@ -349,4 +349,19 @@ describe('HTTP API', () => {
     expect(line('physalia_storage_checkpoints_failed_total{node="n1"}')).toMatch(/ 2$/);
     expect(line('physalia_storage_log_bytes{node="n1"}')).toMatch(/ 4096$/);
   });
+
+  it("exports the process's own metrics (memory, heap, event loop, GC) only when asked, as a real node process does", async () => {
+    expect((await call('GET', '/metrics')).text).not.toContain('process_resident_memory_bytes');
+    await app.close();
+    app = buildApiServer({ node, topology: gridTopology(), clock: new AutoClock(), processMetrics: true });
+    const { text } = await call('GET', '/metrics');
+    const value = (name: string): number => {
+      const row = text.split('\n').find((line) => line.startsWith(`${name}{`));
+      return Number(row?.split(' ').pop());
+    };
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(1024 * 1024);
+    expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(text).toMatch(/nodejs_eventloop_lag_seconds\{node="n1"\}/);
+    expect(text).toContain('nodejs_gc_duration_seconds');
+  });
 });

@@ -38,6 +38,8 @@ export interface ApiServerOptions {
   readonly transportCounters?: () => TransportCounters;
   /** The node's durable store, whose commits are exported as metrics (a real node's LmdbStorage). */
   readonly storage?: StorageMetricsSource;
+  /** Exports the process's own metrics (memory, heap, event loop, GC): set by a real node process. */
+  readonly processMetrics?: boolean;
 }
 
 type Reply = {
@@ -243,7 +245,12 @@ type Handler = (request: FastifyRequest) => Promise<Reply | ErrorReply> | Reply 
 /** Builds (does not start) the API server of one node. */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: options.bodyBytesMax ?? defaultBodyBytesMax, logger: false });
-  const metrics = createApiMetrics(options.node, options.transportCounters, options.storage);
+  const metrics = createApiMetrics(
+    options.node,
+    options.transportCounters,
+    options.storage,
+    options.processMetrics === true,
+  );
   const { node, clock } = options;
   const route = (method: 'GET' | 'POST', url: string, handler: Handler): void => {
     app.route({

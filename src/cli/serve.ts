@@ -29,6 +29,7 @@ export async function serve(config: ServeConfig): Promise<{ stop(): Promise<void
     clock: new SystemClock(),
     transportCounters: () => running.network.counters(),
     storage: running.storage,
+    processMetrics: true,
   });
   try {
     await app.listen({ host: http.host, port: http.port });
