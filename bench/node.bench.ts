@@ -270,7 +270,8 @@ async function creation(colony: ProcessColony, count: number): Promise<void> {
   const fileAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid, 'RssFile'));
   const growth = rssAfter.map((after, index) => after - (rssBefore[index] ?? 0));
   const disk = execFileSync('du', ['-sb', colony.dir]).toString().split('\t')[0] ?? '?';
-  const mib = (list: readonly number[]): string => list.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join('/');
+  const mib = (list: readonly number[]): string =>
+    list.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join('/');
   console.log(
     `created ${count} cells x ${colony.ids.length} replicas in ${(elapsedMs / 1000).toFixed(1)} s (${(count / (elapsedMs / 1000)).toFixed(0)} cells/s); ` +
       `RSS per node after: ${mib(rssAfter)} MiB (growth ${mib(growth)} MiB), of which anonymous (heap and buffers) ${mib(anonAfter)} MiB ` +

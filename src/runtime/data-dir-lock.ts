@@ -20,7 +20,9 @@ export class DataDirInUse extends Error {
     readonly holderPid: number | undefined,
   ) {
     const holder = holderPid === undefined ? 'another process' : `process ${holderPid}`;
-    super(`data directory ${dataDir} is in use by ${holder}: stop that node first, or give this one another --data directory`);
+    super(
+      `data directory ${dataDir} is in use by ${holder}: stop that node first, or give this one another --data directory`,
+    );
     this.name = 'DataDirInUse';
   }
 }

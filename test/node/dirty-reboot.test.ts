@@ -71,7 +71,11 @@ describe('dirty reboot of a node under heavy writes', () => {
     const cellId = partitionKey('twin');
     expect((await colony.client.createCell(cellId, [n1])).get(n1)?.kind).toBe('created');
     const put = transaction({ writes: [{ kind: 'put', key: 'twin', value: 1n }] });
-    const before = await colony.client.submit(n1, cellId, { kind: 'operation', operation: put, consistency: 'consistent' });
+    const before = await colony.client.submit(n1, cellId, {
+      kind: 'operation',
+      operation: put,
+      consistency: 'consistent',
+    });
     expect(before.kind === 'result' && before.result.kind).toBe('committed');
     const twinLog = join(colony.dir, 'twin.log');
     const twin = holder.twin(twinLog);
@@ -85,8 +89,13 @@ describe('dirty reboot of a node under heavy writes', () => {
     expect(log).toContain(`is in use by process ${holder.child?.pid}`);
     expect(holder.up).toBe(true);
     const read = transaction({ reads: ['twin'] });
-    const after = await colony.client.submit(n1, cellId, { kind: 'operation', operation: read, consistency: 'consistent' });
-    if (after.kind !== 'result' || after.result.kind !== 'committed') throw new Error(`read failed: ${after.kind}`);
+    const after = await colony.client.submit(n1, cellId, {
+      kind: 'operation',
+      operation: read,
+      consistency: 'consistent',
+    });
+    if (after.kind !== 'result' || after.result.kind !== 'committed')
+      throw new Error(`read failed: ${after.kind}`);
     expect(after.result.reads[0]?.found === true && after.result.reads[0].value).toBe(1n);
   }, 60_000);
 });
