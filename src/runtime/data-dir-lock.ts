@@ -3,7 +3,9 @@
 // flag) stops with a clear error instead of writing the same log and LMDB environment.
 // On Linux the lock is a Unix socket in the abstract namespace, named after the directory's
 // real path: binding it is atomic, and the kernel frees it when the process ends, even by
-// SIGKILL, so there is no stale lock to clean up. Elsewhere no lock is taken.
+// SIGKILL, so there is no stale lock to clean up. Elsewhere no lock is taken. Abstract
+// names belong to a network namespace: two containers that share the directory through a
+// volume but not their network namespace are not kept apart.
 import { createHash } from 'node:crypto';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
