@@ -23,7 +23,7 @@ import {
   systemRandom,
   TcpNetwork,
 } from '../runtime/index.ts';
-import type { PeerAddress } from '../runtime/index.ts';
+import type { PeerAddress, TcpNetworkOptions } from '../runtime/index.ts';
 
 /** Frame headers (key id, sender, receiver, MAC) on top of the node's largest envelope. */
 const frameOverheadBytes = 4096;
@@ -82,8 +82,7 @@ export async function runNode(
   const clock = new SystemClock();
   const random = systemRandom();
   const dataDirLock = await lockDataDir(config.dataDir);
-  const storage = LmdbStorage.open({ path: config.dataDir });
-  const network = await TcpNetwork.start({
+  const { storage, network } = await openStorageAndNetwork(config.dataDir, {
     self: hostId(config.id),
     listen: { host: listen.host, port },
     addressBook: book.book,
@@ -92,6 +91,9 @@ export async function runNode(
     clock,
     random: random.fork('network'),
     limits: { frameBytesMax: nodeFrameBytesMax + frameOverheadBytes },
+  }).catch(async (error: unknown) => {
+    await dataDirLock.release();
+    throw error;
   });
   const colony = (config.colony ?? book.book.hosts()).map((id) => nodeId(id));
   const node = new Node({
@@ -129,6 +131,20 @@ export async function runNode(
       logger.info({ node: config.id }, 'node stopped');
     })());
   return { node, network, storage, address, config, close, logMetrics };
+}
+
+/** Opens the store, then the transport; a failed start (an address in use) closes the store again. */
+async function openStorageAndNetwork(
+  dataDir: string,
+  transport: TcpNetworkOptions,
+): Promise<{ storage: LmdbStorage; network: TcpNetwork }> {
+  const storage = LmdbStorage.open({ path: dataDir });
+  try {
+    return { storage, network: await TcpNetwork.start(transport) };
+  } catch (error) {
+    await storage.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 function peerOption(value: string, previous: Record<string, string>): Record<string, string> {
