@@ -66,10 +66,31 @@ function diskWrites(): { writes: number; bytes: number } {
   return { writes, bytes };
 }
 
+/**
+ * The machine's CPU time since boot, in clock ticks (Linux /proc/stat, all cores): busy
+ * (user, nice, system, interrupts), stolen by the hypervisor, and all of it (idle and I/O
+ * wait too).
+ */
+function machineTicks(): { busy: number; steal: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    const busy = user + nice + system + irq + softirq;
+    return { busy, steal, total: busy + steal + idle + iowait };
+  } catch {
+    return { busy: Number.NaN, steal: Number.NaN, total: Number.NaN };
+  }
+}
+
 interface Usage {
   readonly cpuMs: number[];
   readonly storage: Array<{ commits: number; commitMsTotal: number }>;
   readonly disk: { writes: number; bytes: number };
+  readonly machine: { busy: number; steal: number; total: number };
 }
 
 async function usage(colony: ProcessColony): Promise<Usage> {
@@ -81,6 +102,7 @@ async function usage(colony: ProcessColony): Promise<Usage> {
       commitMsTotal: line.storage.commitMsTotal,
     })),
     disk: diskWrites(),
+    machine: machineTicks(),
   };
 }
 
@@ -92,8 +114,12 @@ function describeUsage(before: Usage, after: Usage, commits: number, seconds: nu
   const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
   const writes = after.disk.writes - before.disk.writes;
   const bytes = after.disk.bytes - before.disk.bytes;
+  const machineTotal = Math.max(1, after.machine.total - before.machine.total);
+  const machineShare = (field: 'busy' | 'steal'): string =>
+    (((after.machine[field] - before.machine[field]) / machineTotal) * 100).toFixed(0);
   return (
-    `    per committed request: node CPU ${(sum(cpu) / commits).toFixed(2)} ms over all ${cpu.length} processes ` +
+    `    machine CPU ${machineShare('busy')}% busy, ${machineShare('steal')}% stolen (all ${availableParallelism()} cores, every process and the kernel); ` +
+    `per committed request: node CPU ${(sum(cpu) / commits).toFixed(2)} ms over all ${cpu.length} processes ` +
     `(busiest node ${((Math.max(...cpu) / (seconds * 1000)) * 100).toFixed(0)}% of a core); ` +
     `log commits ${(sum(lmdbCommits) / commits).toFixed(2)} (mean ${ms(sum(lmdbMs) / Math.max(1, sum(lmdbCommits)))} each, flush included); ` +
     `disk ${(writes / seconds).toFixed(0)} writes/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s`
