@@ -286,22 +286,29 @@ function residentBytes(pid: number | undefined, field = 'VmRSS'): number {
   return match === null ? Number.NaN : Number(match[1]) * 1024;
 }
 
+/** Resident bytes of every node process of the colony, in id order. */
+function residentPerNode(colony: ProcessColony, field = 'VmRSS'): number[] {
+  return colony.ids.map((id) => residentBytes(colony.node(id).child?.pid, field));
+}
+
+/** Byte counts as whole MiB, one per node, joined by slashes. */
+function mibPerNode(bytes: readonly number[]): string {
+  return bytes.map((value) => (value / 2 ** 20).toFixed(0)).join('/');
+}
+
 async function creation(colony: ProcessColony, count: number): Promise<void> {
-  const rssBefore = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid));
+  const rssBefore = residentPerNode(colony);
   const cells = Array.from({ length: count }, (_, index) => partitionKey(`bulk${index}`));
   const elapsedMs = await createMany(colony, cells, 256);
   await sleep(1_000);
-  const rssAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid));
-  const anonAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid, 'RssAnon'));
-  const fileAfter = colony.ids.map((id) => residentBytes(colony.node(id).child?.pid, 'RssFile'));
+  const rssAfter = residentPerNode(colony);
   const growth = rssAfter.map((after, index) => after - (rssBefore[index] ?? 0));
   const disk = execFileSync('du', ['-sb', colony.dir]).toString().split('\t')[0] ?? '?';
-  const mib = (list: readonly number[]): string =>
-    list.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join('/');
   console.log(
     `created ${count} cells x ${colony.ids.length} replicas in ${(elapsedMs / 1000).toFixed(1)} s (${(count / (elapsedMs / 1000)).toFixed(0)} cells/s); ` +
-      `RSS per node after: ${mib(rssAfter)} MiB (growth ${mib(growth)} MiB), of which anonymous (heap and buffers) ${mib(anonAfter)} MiB ` +
-      `and file-backed (LMDB's map and code, page cache the kernel can drop) ${mib(fileAfter)} MiB; ` +
+      `RSS per node after: ${mibPerNode(rssAfter)} MiB (growth ${mibPerNode(growth)} MiB), ` +
+      `of which anonymous (heap and buffers) ${mibPerNode(residentPerNode(colony, 'RssAnon'))} MiB ` +
+      `and file-backed (LMDB's map and code, page cache the kernel can drop) ${mibPerNode(residentPerNode(colony, 'RssFile'))} MiB; ` +
       `data on disk (all nodes, LMDB map files) ${(Number(disk) / 2 ** 20).toFixed(0)} MiB`,
   );
   await afterIdle(colony);
@@ -313,9 +320,9 @@ const evictionWaitSeconds = 60;
 const settleSeconds = 30;
 
 /**
- * Memory once the new cells are idle: after creation each node still holds up to
+ * Memory once the new cells are idle: right after creation each node still holds up to
  * cellsInMemoryMax loaded replicas until they idle out, and the garbage of creating them
- * until V8 collects it; this is what a node holding that many idle cells keeps.
+ * until V8 collects it (when its heuristics decide: a node may still hold it here).
  */
 async function afterIdle(colony: ProcessColony): Promise<void> {
   const startedMs = performance.now();
@@ -328,12 +335,10 @@ async function afterIdle(colony: ProcessColony): Promise<void> {
     await sleep(1_000);
   }
   await sleep(settleSeconds * 1_000);
-  const pids = colony.ids.map((id) => colony.node(id).child?.pid);
-  const mib = (field: string): string =>
-    pids.map((pid) => (residentBytes(pid, field) / 2 ** 20).toFixed(0)).join('/');
   console.log(
     `  once idle (replicas in memory per node ${loaded.join('/')}, read ${((performance.now() - startedMs) / 1000).toFixed(0)} s after creation): ` +
-      `RSS per node ${mib('VmRSS')} MiB, anonymous ${mib('RssAnon')} MiB, file-backed ${mib('RssFile')} MiB`,
+      `RSS per node ${mibPerNode(residentPerNode(colony))} MiB, anonymous ${mibPerNode(residentPerNode(colony, 'RssAnon'))} MiB, ` +
+      `file-backed ${mibPerNode(residentPerNode(colony, 'RssFile'))} MiB`,
   );
 }
 

@@ -703,7 +703,7 @@ export class Replica {
     peer: NodeId,
     commitIndex: LogIndex,
   ): void {
-    leader.told.set(peer, Math.max(commitIndex, leader.told.get(peer) ?? 0) as LogIndex);
+    this.noteTold(leader, peer, commitIndex);
     if (!leader.ranking.includes(peer)) {
       leader.ranking.push(peer);
       leader.fastCache = undefined;
