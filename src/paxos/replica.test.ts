@@ -127,7 +127,45 @@ describe('acceptor: accept', () => {
     f.step(n2, { kind: 'accept', entry: entry(1, b, payload('x')), commitIndex: idx(0) });
     const ready = f.step(n2, { kind: 'accept', entry: entry(2, b, payload('y')), commitIndex: idx(1) });
     expect(ready.committed).toEqual([entry(1, b, payload('x'))]);
-    expect(ready.persist?.commitIndex).toBe(1);
+    // Entry 2 lies within the accept window of the stored commit index (0): not stored with it.
+    expect(ready.persist?.entries).toEqual([entry(2, b, payload('y'))]);
+    expect(ready.persist?.commitIndex).toBeUndefined();
+  });
+
+  it('stores the commit index with accepted entries once one lies beyond the accept window of the stored one, so a restart keeps recovery’s window (§2.2)', () => {
+    const f = new Fixture();
+    const b = ballot(1, n2);
+    const window = f.options.acceptWindowEntries;
+    const storedWith: number[] = [];
+    for (let i = 1; i <= 2 * window + 2; i += 1) {
+      const ready = f.step(n2, {
+        kind: 'accept',
+        entry: entry(i, b, payload(`v${i}`)),
+        commitIndex: idx(i - 1),
+      });
+      if (ready.persist?.commitIndex !== undefined) storedWith.push(i);
+      expect(f.durable.entries.at(-1)!.index - f.durable.commitIndex).toBeLessThanOrEqual(window);
+    }
+    expect(storedWith).toEqual([window + 1, 2 * window + 1]);
+    expect(f.durable.commitIndex).toBe(2 * window);
+    // A restart from what was stored passes every invariant (the unchosen tail is within the window).
+    const restarted = new Replica({ ...f.options, checkInvariants: true }, f.durable, idx(0));
+    expect(restarted.inspect().commitIndex).toBe(2 * window);
+  });
+
+  it('stores the commit index with entries it learns chosen from a catch-up (they carry ballots it never promised)', () => {
+    const f = new Fixture();
+    const b = ballot(4, n3);
+    f.step(n3, { kind: 'commit', ballot: b, commitIndex: idx(2) });
+    const ready = f.step(n3, {
+      kind: 'catchupReply',
+      commitIndex: idx(2),
+      entries: [entry(1, b, payload('x')), entry(2, b, payload('y'))],
+    });
+    expect(ready.committed).toHaveLength(2);
+    expect(ready.persist?.commitIndex).toBe(2);
+    const restarted = new Replica({ ...f.options, checkInvariants: true }, f.durable, idx(0));
+    expect(restarted.inspect().commitIndex).toBe(2);
   });
 
   it('asks for chosen entries it holds at another ballot instead of assuming them', () => {

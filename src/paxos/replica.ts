@@ -152,13 +152,26 @@ export class Replica {
   private persistPromised = false;
   private persistCommit = false;
   /**
-   * A commit index is written with the next write of this replica, or alone when the host
-   * asks (`saveCommitIndex`, before it evicts the replica or shuts down), never on a timer.
-   * It is only a hint after a restart: a replica that lost it relearns it from the leader's
-   * next accept or commit, or from a catch-up. A write of its own for every commit cost
-   * every replica a second storage write per commit (Raft keeps it volatile altogether).
+   * A commit index is written with a snapshot (which it must cover) or a promise; with
+   * entries when one of them lies more than acceptWindowEntries above the commit index
+   * stored (`storedCommitIndex`); or alone when the host asks (`saveCommitIndex`, before it
+   * evicts the replica or shuts down). Never on a timer.
+   *
+   * Recovery relies on two facts about the entries above an acceptor's commit index: there
+   * are at most acceptWindowEntries of them, so a promise that reports that far reports every
+   * entry it holds; and it accepted each of them, at a ballot it had promised. Both must stay
+   * true across a restart. So the stored commit index lags the entries stored with it by at
+   * most the window, and covers every entry stored as already chosen (from a catch-up, at
+   * ballots this replica never promised). Past that, it is a hint: a restarted replica
+   * relearns the rest from the leader's next accept or commit, or from a catch-up.
+   *
+   * A write of its own for every commit cost every replica a second storage write per commit
+   * (Raft keeps it volatile altogether), and riding along with every accepted entry still
+   * cost a second key per write.
    */
   private commitSaveRequested = false;
+  /** The commit index last handed to storage (or restored from it). */
+  private storedCommitIndex: LogIndex;
   private persistSnapshot: SnapshotMeta | undefined;
   private readonly persistEntries = new Map<number, LogEntry>();
   private messages: Outgoing[] = [];
@@ -180,6 +193,7 @@ export class Replica {
     this.highestRoundSeen = state.promisedBallot.round;
     this.snapshotIndex = state.snapshot.index;
     this.commitIndex = state.commitIndex;
+    this.storedCommitIndex = state.commitIndex;
     this.membership = new MembershipHistory(state.snapshot.configs, options.alpha);
     let last = state.snapshot.index;
     for (const entry of state.entries) {
@@ -1233,16 +1247,29 @@ export class Replica {
   private takePersist(): PersistDelta | undefined {
     const others = this.persistPromised || this.persistSnapshot !== undefined || this.persistEntries.size > 0;
     if (!others && !(this.persistCommit && this.commitSaveRequested)) return undefined;
-    this.commitSaveRequested = false;
     const entries = [...this.persistEntries.values()].sort((a, b) => a.index - b.index);
+    // With entries only when one is known chosen already, or would lie beyond the stored
+    // commit index's window (see commitSaveRequested).
+    const entriesNeedIt =
+      entries.length > 0 &&
+      (entries[0]!.index <= this.commitIndex ||
+        entries.at(-1)!.index > this.storedCommitIndex + this.options.acceptWindowEntries);
+    const writeCommit =
+      this.persistCommit &&
+      (entriesNeedIt ||
+        this.commitSaveRequested ||
+        this.persistSnapshot !== undefined ||
+        this.persistPromised);
+    this.commitSaveRequested = false;
+    if (writeCommit) this.storedCommitIndex = this.commitIndex;
     const delta: PersistDelta = {
       entries,
       ...(this.persistPromised ? { promisedBallot: this.promised } : {}),
-      ...(this.persistCommit ? { commitIndex: this.commitIndex } : {}),
+      ...(writeCommit ? { commitIndex: this.commitIndex } : {}),
       ...(this.persistSnapshot ? { snapshot: this.persistSnapshot } : {}),
     };
     this.persistPromised = false;
-    this.persistCommit = false;
+    if (writeCommit) this.persistCommit = false;
     this.persistSnapshot = undefined;
     if (this.persistEntries.size > 0) this.persistEntries.clear();
     return delta;
