@@ -3,9 +3,10 @@
 // teaching (§2.4), malformed peer bytes, and the storage layout across restarts.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { scan, transaction } from '../model/index.ts';
+import { partitionKey, scan, transaction } from '../model/index.ts';
 import type { Operation } from '../model/index.ts';
 import { nodeId } from '../paxos/index.ts';
+import type { Ballot, LogIndex } from '../paxos/index.ts';
 import { constant, uniform } from '../simworld/index.ts';
 import { CellReplica } from './replica.ts';
 import { cellKeyPrefix, CellStore } from './storage-layout.ts';
@@ -460,5 +461,37 @@ describe('peer bytes and storage', () => {
       send: () => undefined,
     };
     await expect(CellReplica.create(env, c.members)).rejects.toThrow(/already exists/);
+  });
+});
+
+describe('storage layout', () => {
+  it('keys log entries by their index as 8 bytes big-endian: they sort by index across 2^32 and load back whole', () => {
+    const cellId = partitionKey('wide');
+    const members = [nodeId('n1'), nodeId('n2'), nodeId('n3')];
+    const ballot = { round: 7, nodeId: nodeId('n2') } as Ballot;
+    const indices = [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 256, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER];
+    const entries = indices.map((index) => ({
+      index: index as LogIndex,
+      ballot,
+      value: { kind: 'payload' as const, payload: Uint8Array.of(index % 251) },
+    }));
+    const base = (2 ** 32 - 2) as LogIndex;
+    const empty = { get: () => undefined, range: () => [], write: () => Promise.resolve() };
+    const writes = new CellStore(empty, cellId).batchFor(
+      {
+        entries,
+        commitIndex: base,
+        snapshot: { index: base, configs: [{ effectiveFrom: 1 as LogIndex, members }] },
+      },
+      { appliedIndex: base, bytes: Uint8Array.of(1, 2, 3) },
+    );
+    const stored = writes
+      .map((write) => [write.key, write.kind === 'put' ? write.value : new Uint8Array()] as const)
+      .sort(([a], [b]) => Buffer.compare(a, b));
+    const entryKeys = stored.filter(([key]) => key[cellKeyPrefix(cellId).length] === 0x10);
+    const at = cellKeyPrefix(cellId).length + 1;
+    expect(entryKeys.map(([key]) => Number(Buffer.from(key).readBigUInt64BE(at)))).toEqual(indices);
+    const loaded = new CellStore({ ...empty, range: () => stored }, cellId).load();
+    expect(loaded.kind === 'found' && loaded.state.entries).toEqual(entries);
   });
 });

@@ -60,8 +60,20 @@ function key(prefix: Uint8Array, tag: number, index?: number): Uint8Array {
   const out = new Uint8Array(prefix.length + 1 + extra);
   out.set(prefix);
   out[prefix.length] = tag;
-  if (index !== undefined) new DataView(out.buffer).setBigUint64(prefix.length + 1, BigInt(index));
+  if (index !== undefined) writeUint64(out, prefix.length + 1, index);
   return out;
+}
+
+/** `value` (a safe integer, at least 0) as 8 bytes big-endian at `offset`. */
+function writeUint64(out: Uint8Array, offset: number, value: number): void {
+  let high = Math.floor(value / 2 ** 32);
+  let low = value >>> 0;
+  for (let i = 3; i >= 0; i -= 1) {
+    out[offset + i] = high & 0xff;
+    out[offset + 4 + i] = low & 0xff;
+    high >>>= 8;
+    low >>>= 8;
+  }
 }
 
 /** The exclusive end of the prefix's key range. */
@@ -80,20 +92,28 @@ function checksum(keyBytes: Uint8Array, body: Uint8Array): number {
   return crc32(body, crc32(keyBytes));
 }
 
-/** Reused by `seal` (synchronous, never re-entered); replaced after a large record. */
+/** Reused by `startSeal` and `seal` (synchronous, never re-entered); replaced after a large record. */
 let sealWriter = new Writer(1024);
 const sealWriterBytesMax = 64 * 1024;
 
-/** A stored value: the checksum of key and body, then the body `writeBody` encodes (one copy). */
-function seal(keyBytes: Uint8Array, writeBody: (writer: Writer) => void): Uint8Array {
+/** The shared writer, emptied, with room for the checksum: the caller writes a body to it, then seals. */
+function startSeal(): Writer {
   const writer = sealWriter;
   writer.reset();
   writer.raw(checksumPlaceholder);
-  writeBody(writer);
-  const sealed = writer.finish();
+  return writer;
+}
+
+/** A stored value: the checksum of key and the body written since `startSeal`, then the body (one copy). */
+function seal(keyBytes: Uint8Array): Uint8Array {
+  const sealed = sealWriter.finish();
   if (sealed.byteLength > sealWriterBytesMax) sealWriter = new Writer(1024);
   const body = sealed.subarray(CHECKSUM_BYTES);
-  new DataView(sealed.buffer, sealed.byteOffset, CHECKSUM_BYTES).setUint32(0, checksum(keyBytes, body));
+  const sum = checksum(keyBytes, body);
+  sealed[0] = sum >>> 24;
+  sealed[1] = (sum >>> 16) & 0xff;
+  sealed[2] = (sum >>> 8) & 0xff;
+  sealed[3] = sum & 0xff;
   return sealed;
 }
 
@@ -221,9 +241,10 @@ export class CellStore {
     this.prefix = cellKeyPrefix(cellId);
   }
 
-  private put(tag: number, writeBody: (writer: Writer) => void, index?: number): StorageWrite {
+  /** The put of the body written to `startSeal()`'s writer, at the key of `tag` (and `index`). */
+  private put(tag: number, index?: number): StorageWrite {
     const k = key(this.prefix, tag, index);
-    return { kind: 'put', key: k, value: seal(k, writeBody) };
+    return { kind: 'put', key: k, value: seal(k) };
   }
 
   /** The whole delta (and an optional state-machine snapshot) as ONE batch, in the delta's order. */
@@ -233,25 +254,31 @@ export class CellStore {
       const end = key(this.prefix, TAG_ENTRY, delta.snapshot.index + 1);
       for (const [k] of this.storage.range({ start: key(this.prefix, TAG_ENTRY, 0), end }))
         writes.push({ kind: 'delete', key: k });
-      const meta = delta.snapshot;
-      writes.push(this.put(TAG_SNAPSHOT_META, (w) => writeSnapshotMeta(w, meta)));
+      writeSnapshotMeta(startSeal(), delta.snapshot);
+      writes.push(this.put(TAG_SNAPSHOT_META));
     }
     if (stateSnapshot !== undefined) {
-      const bytes = stateSnapshot.bytes;
-      writes.push(this.put(TAG_STATE_SNAPSHOT, (w) => w.raw(bytes)));
-      writes.push(this.put(TAG_APPLIED, (w) => w.uint(stateSnapshot.appliedIndex)));
+      startSeal().raw(stateSnapshot.bytes);
+      writes.push(this.put(TAG_STATE_SNAPSHOT));
+      startSeal().uint(stateSnapshot.appliedIndex);
+      writes.push(this.put(TAG_APPLIED));
     }
     for (const entry of delta?.entries ?? []) {
-      const writeEntry = (w: Writer): void => {
-        writeBallot(w, entry.ballot);
-        writeEntryValue(w, entry.value);
-      };
-      writes.push(this.put(TAG_ENTRY, writeEntry, entry.index));
+      const writer = startSeal();
+      writeBallot(writer, entry.ballot);
+      writeEntryValue(writer, entry.value);
+      writes.push(this.put(TAG_ENTRY, entry.index));
     }
     const promised = delta?.promisedBallot;
-    if (promised !== undefined) writes.push(this.put(TAG_PROMISED, (w) => writeBallot(w, promised)));
+    if (promised !== undefined) {
+      writeBallot(startSeal(), promised);
+      writes.push(this.put(TAG_PROMISED));
+    }
     const commitIndex = delta?.commitIndex;
-    if (commitIndex !== undefined) writes.push(this.put(TAG_COMMIT, (w) => w.uint(commitIndex)));
+    if (commitIndex !== undefined) {
+      startSeal().uint(commitIndex);
+      writes.push(this.put(TAG_COMMIT));
+    }
     return writes;
   }
 
