@@ -46,14 +46,17 @@ function mergeSorted(left: readonly string[], right: readonly string[]): string[
 const addedKeysMax = 1024;
 
 /**
- * Latest writes by key, and their key order in two sorted arrays: a big one, and the keys
- * added since they were last merged into it (at most addedKeysMax). A read or insert costs a
- * binary search in each, not a pass over every key.
+ * Latest writes by key, and their key order: a big sorted array, a small one of the keys
+ * added since they were last merged into it (at most addedKeysMax), and the keys new since
+ * the last read in key order, unsorted. A write of a new key only notes it, and the next read
+ * in key order sorts those and merges them in: most writes are of new keys (every accepted
+ * Paxos entry has its own), and few are read in key order before a checkpoint takes them.
  */
 export class StorageOverlay {
   private readonly entriesByKey = new Map<string, OverlayEntry>();
   private sortedKeys: string[] = [];
   private addedKeys: string[] = [];
+  private unsortedKeys: string[] = [];
 
   /** Distinct keys held. */
   get size(): number {
@@ -70,8 +73,9 @@ export class StorageOverlay {
 
   set(key: Uint8Array, value: Uint8Array | undefined): void {
     const text = overlayKey(key);
-    if (!this.entriesByKey.has(text)) this.addKey(text);
+    const size = this.entriesByKey.size;
     this.entriesByKey.set(text, { key, value });
+    if (this.entriesByKey.size > size) this.unsortedKeys.push(text);
   }
 
   /**
@@ -79,6 +83,7 @@ export class StorageOverlay {
    * not a pass over every key up front). The overlay must not change while it is iterated.
    */
   *inKeyOrder(): Generator<OverlayEntry> {
+    this.sortNewKeys();
     const big = this.sortedKeys;
     const added = this.addedKeys;
     let i = 0;
@@ -93,11 +98,13 @@ export class StorageOverlay {
     this.entriesByKey.clear();
     this.sortedKeys = [];
     this.addedKeys = [];
+    this.unsortedKeys = [];
   }
 
   /** The entries within the range, in its order (descending when `reverse`). */
   inRange(range: StorageRange): OverlayEntry[] {
     if (this.entriesByKey.size === 0) return [];
+    this.sortNewKeys();
     const start = range.start === undefined ? undefined : overlayKey(range.start);
     const end = range.end === undefined ? undefined : overlayKey(range.end);
     const big = this.entriesOf(this.sortedKeys, ...bounds(this.sortedKeys, start, end));
@@ -107,9 +114,13 @@ export class StorageOverlay {
     return out;
   }
 
-  /** Notes a key new to the entries. */
-  private addKey(text: string): void {
-    this.addedKeys.splice(lowerBound(this.addedKeys, text), 0, text);
+  /** Sorts the keys new since the last read in key order into the sorted arrays. */
+  private sortNewKeys(): void {
+    if (this.unsortedKeys.length === 0) return;
+    // The default order compares code units: for these strings, the bytes' order.
+    const fresh = this.unsortedKeys.sort();
+    this.unsortedKeys = [];
+    this.addedKeys = this.addedKeys.length === 0 ? fresh : mergeSorted(this.addedKeys, fresh);
     if (this.addedKeys.length > addedKeysMax) this.merge();
   }
 

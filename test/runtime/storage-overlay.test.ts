@@ -77,4 +77,21 @@ describe('StorageOverlay', () => {
     expect(overlay.inRange({})).toEqual(model.inOrder());
     expect([...overlay.inKeyOrder()]).toEqual(model.inOrder());
   });
+
+  it('orders thousands of keys written before any read, then more written after it', () => {
+    const overlay = new StorageOverlay();
+    const model = new OverlayModel();
+    const keyOf = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff, 7);
+    const write = (n: number): void => {
+      const value = Uint8Array.of(n & 0xff);
+      overlay.set(keyOf(n), value);
+      model.set(keyOf(n), value);
+    };
+    for (let n = 5_000; n > 0; n -= 1) write(n); // descending, all new, none read yet
+    expect([...overlay.inKeyOrder()]).toEqual(model.inOrder());
+    for (let n = 0; n < 7_000; n += 3) write(n); // new keys between old ones, and overwrites
+    const [start, end] = [keyOf(1_234), keyOf(6_001)];
+    expect(overlay.inRange({ start, end, reverse: true })).toEqual(model.inOrder(start, end, true));
+    expect(overlay.size).toBe(model.entries.size);
+  });
 });
