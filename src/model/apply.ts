@@ -89,12 +89,8 @@ function compareHolds(stored: bigint, comparison: 'lt' | 'le' | 'gt' | 'ge', ope
   }
 }
 
-interface WorkingState {
-  tree: Tree<EntryRecord>;
-  partitionBytes: number;
-  digest: bigint;
-  entryCount: number;
-}
+/** A transaction's private copy of the state, which its writes update in place. */
+type WorkingState = { -readonly [K in keyof ModelState]: ModelState[K] };
 
 /** Applies one write to the working copy, or says why it cannot be applied. */
 function applyWrite(
@@ -142,31 +138,35 @@ function applyWrite(
 }
 
 function applyTransaction(state: ModelState, transaction: Transaction, logIndex: LogIndex): ApplyOutcome {
-  const reads = transaction.reads.map((key) => readKey(state.tree, key));
-  const notCommitted = (failure: TransactionFailure): ApplyOutcome => ({
-    state,
-    result: { kind: 'not-committed', reads, failure },
-  });
+  // Runs for every committed entry on every replica: plain loops, no closures.
+  const reads: ReadResult[] = [];
+  for (let index = 0; index < transaction.reads.length; index++)
+    reads.push(readKey(state.tree, transaction.reads[index] as Key));
   for (let index = 0; index < transaction.conditions.length; index++) {
     const condition = transaction.conditions[index] as Condition;
     const reason = conditionFailure(condition, treeGet(state.tree, condition.key));
     if (reason !== undefined)
-      return notCommitted({ kind: 'condition-failed', index, key: condition.key, reason });
+      return notCommitted(state, reads, { kind: 'condition-failed', index, key: condition.key, reason });
   }
   const working: WorkingState = { ...state };
   for (let index = 0; index < transaction.writes.length; index++) {
     const failure = applyWrite(working, transaction.writes[index] as Write, index, logIndex, state);
-    if (failure !== undefined) return notCommitted(failure);
+    if (failure !== undefined) return notCommitted(state, reads, failure);
   }
   const { partitionBytesMax } = state.limits;
   if (working.partitionBytes > partitionBytesMax && working.partitionBytes > state.partitionBytes) {
-    return notCommitted({
+    return notCommitted(state, reads, {
       kind: 'partition-full',
       partitionBytes: working.partitionBytes,
       partitionBytesMax,
     });
   }
-  return { state: { ...state, ...working }, result: { kind: 'committed', reads } };
+  return { state: working, result: { kind: 'committed', reads } };
+}
+
+/** A transaction that changed nothing: the state as it was, the reads, and why. */
+function notCommitted(state: ModelState, reads: ReadResult[], failure: TransactionFailure): ApplyOutcome {
+  return { state, result: { kind: 'not-committed', reads, failure } };
 }
 
 /** Whether `key` is past the end of `range` (so the scan stops). */

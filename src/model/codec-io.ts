@@ -201,15 +201,27 @@ export class ByteReader {
     const start = this.offset;
     const sign = this.byte(field);
     if (sign > 1) this.fail(field, 'non-canonical', `sign byte ${sign}`, start);
-    const magnitude = this.bytes(field);
-    if (magnitude.length === 0) {
+    const length = this.uint(field);
+    const input = this.input;
+    const at = this.offset;
+    if (input.length - at < length) this.fail(field, 'truncated', `needs ${length} bytes`);
+    this.offset += length;
+    if (length === 0) {
       if (sign === 1) this.fail(field, 'non-canonical', 'negative zero', start);
       return 0n;
     }
-    if (magnitude[0] === 0) this.fail(field, 'non-canonical', 'leading zero byte in magnitude', start);
-    let hex = '';
-    for (const byte of magnitude) hex += byte.toString(16).padStart(2, '0');
-    const value = BigInt(`0x${hex}`);
+    if (input[at] === 0) this.fail(field, 'non-canonical', 'leading zero byte in magnitude', start);
+    let value: bigint;
+    if (length <= 6) {
+      // Below 2^48, exact as a number: no copy, no string to parse.
+      let small = 0;
+      for (let i = at; i < at + length; i++) small = small * 256 + (input[i] as number);
+      value = BigInt(small);
+    } else {
+      let hex = '';
+      for (let i = at; i < at + length; i++) hex += (input[i] as number).toString(16).padStart(2, '0');
+      value = BigInt(`0x${hex}`);
+    }
     return sign === 1 ? -value : value;
   }
 

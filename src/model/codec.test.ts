@@ -21,6 +21,7 @@ import { transaction } from './operation.ts';
 import type { Operation } from './operation.ts';
 import type { OperationResult } from './result.ts';
 import { allEntries, createState } from './state.ts';
+import { integerMagnitudeBytes } from './value.ts';
 import type { ModelState } from './state.ts';
 import { operationArbitrary, valueArbitrary } from './test-arbitraries.ts';
 
@@ -114,6 +115,22 @@ describe('codec rejects', () => {
       ...(field === undefined ? {} : { field }),
     });
   };
+
+  it('C-04 integers at each magnitude length from 0 to 9 bytes, both signs, round trip and are counted right', () => {
+    // Decoding takes a short path below 2^48 and counting one below 2^53: cover both edges.
+    const magnitudes = [0n, 1n, 255n, 256n];
+    for (let bits = 15n; bits <= 72n; bits += 1n) magnitudes.push((1n << bits) - 1n, 1n << bits);
+    for (const magnitude of magnitudes) {
+      for (const value of magnitude === 0n ? [0n] : [magnitude, -magnitude]) {
+        const encoded = encodeValue(value);
+        expect(decodedValue(decodeValue(encoded))).toBe(value);
+        const byHex = magnitude === 0n ? 0 : Math.ceil(magnitude.toString(16).length / 2);
+        expect(integerMagnitudeBytes(value)).toBe(byHex);
+        // format version, tag, sign, length, then the magnitude's bytes
+        expect(encoded.length).toBe(4 + byHex);
+      }
+    }
+  });
 
   it('C-10 an unknown format version', () => {
     expectError(decodeValue(bytesOf('02 02 01')), 'unknown-version', 'formatVersion');

@@ -29,8 +29,21 @@ export function valueEquals(a: Value, b: Value): boolean {
 /** Bytes needed for the magnitude of `n` (0 for zero). */
 export function integerMagnitudeBytes(n: bigint): number {
   const magnitude = n < 0n ? -n : n;
-  return magnitude === 0n ? 0 : Math.ceil(magnitude.toString(16).length / 2);
+  if (magnitude <= MAGNITUDE_AS_NUMBER_MAX) {
+    // Exact as a number: count bytes without building a string.
+    let rest = Number(magnitude);
+    let bytes = 0;
+    while (rest > 0) {
+      bytes += 1;
+      rest = Math.floor(rest / 256);
+    }
+    return bytes;
+  }
+  return Math.ceil(magnitude.toString(16).length / 2);
 }
+
+/** The largest magnitude integerMagnitudeBytes counts as a number (2^53 - 1). */
+const MAGNITUDE_AS_NUMBER_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Whether |n| < 2^integerBitsMax. */
 export function integerFits(n: bigint, integerBitsMax: number): boolean {
