@@ -55,6 +55,26 @@ describe('paxos codec', () => {
     );
   });
 
+  it('shares one decoded ballot among entries at equal ballots, and decodes the next different one', () => {
+    const accept = (round: number, node: string, index: number): LogEntry => {
+      const message: PaxosMessage = {
+        kind: 'accept',
+        entry: { index: index as LogIndex, ballot: ballot(round, nodeId(node)), value: { kind: 'noop' } },
+        commitIndex: 0 as LogIndex,
+      };
+      const decoded = decodeMessage(encodeMessage(message));
+      if (decoded.kind !== 'ok' || decoded.message.kind !== 'accept') throw new Error('no accept');
+      return decoded.message.entry;
+    };
+    const first = accept(3, 'n1', 1);
+    const second = accept(3, 'n1', 2);
+    // A log holds one ballot object per leader, not one per entry.
+    expect(second.ballot).toBe(first.ballot);
+    expect(accept(3, 'n2', 3).ballot).toEqual(ballot(3, nodeId('n2')));
+    expect(accept(4, 'n2', 4).ballot).toEqual(ballot(4, nodeId('n2')));
+    expect(accept(3, 'n1', 5).ballot).toEqual(ballot(3, nodeId('n1')));
+  });
+
   it('gives identical bytes for equal messages (re-encoding a decoded message)', () => {
     fc.assert(
       fc.property(arbMessage, (message) => {

@@ -3,7 +3,7 @@
 import { ByteWriter } from '../model/index.ts';
 import type { PaxosMessage } from './messages.ts';
 import type { Ballot, EntryValue, LogEntry, LogIndex, NodeId } from './types.ts';
-import { ballotRoundMax, nodeIdBytesMax } from './types.ts';
+import { ballotRoundMax, nodeIdBytesMax, zeroBallot } from './types.ts';
 
 export const codecVersion = 1;
 /** Largest encoded message accepted by `decodeMessage`. */
@@ -123,8 +123,15 @@ function readBallot(r: Reader): Ballot {
   if (round > ballotRoundMax) throw new DecodeFailure('badValue', 'ballot round too large');
   const node = r.text(nodeIdBytesMax);
   if ((round === 0) !== (node === '')) throw new DecodeFailure('badValue', 'ballot');
-  return { round, nodeId: node as NodeId } as Ballot;
+  // Ballots are immutable values, and a leader's entries all carry the same one: share the
+  // last decoded object rather than keep one per entry held in a log.
+  const last = lastBallotRead;
+  if (last.round === round && last.nodeId === node) return last;
+  lastBallotRead = { round, nodeId: node as NodeId } as Ballot;
+  return lastBallotRead;
 }
+
+let lastBallotRead: Ballot = zeroBallot;
 
 function writeValue(w: ByteWriter, value: EntryValue): void {
   w.byte(valueCodes[value.kind]);
