@@ -43,7 +43,7 @@ import type {
 } from './types.ts';
 import { decodeCellMessage, encodePaxosEnvelope, snapshotChunks } from './wire.ts';
 import type { SnapshotChunk } from './wire.ts';
-import type { Random, Storage } from '../env/index.ts';
+import type { Random, Storage, StorageWrite } from '../env/index.ts';
 import { nextMembers } from './reconfig.ts';
 import type { CellAdminRequest, CellAdminResponse } from './reconfig.ts';
 
@@ -598,7 +598,8 @@ export class CellReplica {
     this.paxos.setThriftyAccepts(this.options.thriftyAccepts && (this.options.hostQuiet?.() ?? true));
     while (this.waiting.length > 0 && this.proposed.size < this.proposalsInFlightMax()) {
       const batch = takeBatch(this.waiting, this.options);
-      const commands = batch.map((request) => this.stampAcquire(request));
+      const commands: Uint8Array[] = [];
+      for (let i = 0; i < batch.length; i++) commands.push(this.stampAcquire(batch[i]!));
       const result = this.paxos.propose(encodePayload(commands));
       switch (result.kind) {
         case 'accepted':
@@ -668,6 +669,13 @@ export class CellReplica {
       this.drain();
       return;
     }
+    this.persist(item, batch);
+    if (commitOnly) this.drain();
+  }
+
+  /** Writes a Ready's batch; once durable, processes it and what waited behind it. */
+  private persist(item: ReadyInFlight, batch: readonly StorageWrite[]): void {
+    // Apart from afterCall, which runs for every message: these closures capture `item`.
     this.counters.persistBatches += 1;
     this.env.storage.write(batch).then(
       () => {
@@ -676,7 +684,6 @@ export class CellReplica {
       },
       (error: unknown) => this.failStorage(error),
     );
-    if (commitOnly) this.drain();
   }
 
   /** Processes durable Readies strictly in the order they were taken. */
@@ -709,7 +716,8 @@ export class CellReplica {
   private sendAll(messages: readonly Outgoing[]): void {
     let last: PaxosMessage | undefined;
     let encoded: Uint8Array | undefined;
-    for (const outgoing of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const outgoing = messages[i]!;
       if (outgoing.message !== last || encoded === undefined) {
         last = outgoing.message;
         encoded = encodePaxosEnvelope(outgoing.message);
@@ -723,7 +731,8 @@ export class CellReplica {
     const { ready } = item;
     this.sendAll(ready.messages);
     if (item.install !== undefined) this.installState(item.install);
-    for (const entry of ready.committed) {
+    for (let i = 0; i < ready.committed.length; i++) {
+      const entry = ready.committed[i]!;
       const applied = applyEntry(this.state, entry);
       this.counters.entriesApplied += 1;
       this.noteRemoval(entry);
@@ -732,11 +741,11 @@ export class CellReplica {
       this.answerChosenAwaiting(applied);
       this.options.onApplied?.(applied.index, cellDigestHex(this.state));
     }
-    for (const result of ready.proposalResults) this.answerProposal(result);
+    for (let i = 0; i < ready.proposalResults.length; i++) this.answerProposal(ready.proposalResults[i]!);
     if (this.appliedThisReady.size > 0) this.appliedThisReady.clear();
     for (const peer of ready.snapshotsToSend) this.sendSnapshot(peer);
     // This Ready's entries are durable: the leader's own votes for them count now.
-    for (const own of ready.ownAccepts) this.paxos.ownAcceptDurable(own);
+    for (let i = 0; i < ready.ownAccepts.length; i++) this.paxos.ownAcceptDurable(ready.ownAccepts[i]!);
     if (this.transfer !== undefined && this.transfer.meta.index <= this.state.appliedIndex)
       this.transfer = undefined;
     this.maybeCompact();

@@ -437,6 +437,8 @@ export class Node implements NodeService {
   }
 
   private dispatch(from: NodeId, message: NodeMessage): void {
+    // Runs for every message: the admin kinds' closures live in dispatchAdmin, so that this
+    // function captures nothing (V8 would allocate the captured variables on every call).
     switch (message.kind) {
       case 'cell':
         return this.onCellMessage(message.cellId, from, this.self, message.payload);
@@ -449,21 +451,10 @@ export class Node implements NodeService {
       case 'submit':
         return this.onRequest(from, message.cellId, message.rpc, message.request, true);
       case 'create':
-        return this.serveAdmin(from, message.cellId, message.rpc, () =>
-          this.createHere(message.cellId, message.members),
-        );
       case 'delete':
-        return this.serveAdmin(from, message.cellId, message.rpc, () =>
-          this.deleteHere(message.cellId, message.movedTo),
-        );
       case 'learn':
-        return this.serveAdmin(from, message.cellId, message.rpc, () =>
-          this.learnHere(message.cellId, message.members),
-        );
       case 'retire':
-        return this.serveAdmin(from, message.cellId, message.rpc, () =>
-          this.retireHere(message.cellId, message.member, message.movedTo),
-        );
+        return this.dispatchAdmin(from, message);
       case 'cell-admin':
         return this.onCellAdmin(from, message.cellId, message.rpc, message.request);
       case 'move':
@@ -476,9 +467,7 @@ export class Node implements NodeService {
           location: this.where(message.cellId),
         });
       case 'describe':
-        return void this.describeHere(message.cellId).then((answer) =>
-          this.send(from, { kind: 'described', cellId: message.cellId, rpc: message.rpc, answer }),
-        );
+        return this.onDescribe(from, message.cellId, message.rpc);
       case 'response':
         return this.answered(from, message.rpc, 'response', message.answer);
       case 'admin-reply':
@@ -501,19 +490,56 @@ export class Node implements NodeService {
     }
   }
 
+  private onDescribe(from: NodeId, cellId: CellId, rpc: RpcId): void {
+    void this.describeHere(cellId).then((answer) =>
+      this.send(from, { kind: 'described', cellId, rpc, answer }),
+    );
+  }
+
+  /** The node-level admin requests (create, delete, learn, retire): served and answered. */
+  private dispatchAdmin(
+    from: NodeId,
+    message: Extract<NodeMessage, { kind: 'create' | 'delete' | 'learn' | 'retire' }>,
+  ): void {
+    switch (message.kind) {
+      case 'create':
+        return this.serveAdmin(from, message.cellId, message.rpc, () =>
+          this.createHere(message.cellId, message.members),
+        );
+      case 'delete':
+        return this.serveAdmin(from, message.cellId, message.rpc, () =>
+          this.deleteHere(message.cellId, message.movedTo),
+        );
+      case 'learn':
+        return this.serveAdmin(from, message.cellId, message.rpc, () =>
+          this.learnHere(message.cellId, message.members),
+        );
+      case 'retire':
+        return this.serveAdmin(from, message.cellId, message.rpc, () =>
+          this.retireHere(message.cellId, message.member, message.movedTo),
+        );
+    }
+  }
+
   private answered(from: NodeId, rpc: RpcId, kind: string, answer: unknown): void {
     if (!this.outbound.answer(from, rpc, kind, answer)) this.drop('unknown-request');
   }
 
   /** A cell message from member `from` to member `to`: delivered only to the replica running as `to`. */
   private onCellMessage(cellId: CellId, from: NodeId, to: NodeId, payload: Uint8Array): void {
-    // In memory as the member addressed (almost every message): no closures.
+    // In memory as the member addressed (almost every message): no closures, and none of
+    // the slow path's captured variables (V8 would allocate their context on every call).
     const loaded = this.table.touchLoaded(cellId, to);
     if (loaded !== undefined) {
       loaded.receive(from, payload);
       this.table.afterCall(cellId, loaded);
       return;
     }
+    this.onCellMessageLoading(cellId, from, to, payload);
+  }
+
+  /** A cell message for a replica not in memory as the member addressed: load it first. */
+  private onCellMessageLoading(cellId: CellId, from: NodeId, to: NodeId, payload: Uint8Array): void {
     let reason: FrameDropReason = 'cell-load-failed';
     const hosted = (): boolean => {
       const record = this.registry.hosted(cellId);

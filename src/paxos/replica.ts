@@ -1247,7 +1247,8 @@ export class Replica {
   private takePersist(): PersistDelta | undefined {
     const others = this.persistPromised || this.persistSnapshot !== undefined || this.persistEntries.size > 0;
     if (!others && !(this.persistCommit && this.commitSaveRequested)) return undefined;
-    const entries = [...this.persistEntries.values()].sort((a, b) => a.index - b.index);
+    const entries = [...this.persistEntries.values()];
+    if (entries.length > 1) entries.sort(byIndex);
     // With entries only when one is known chosen already, or would lie beyond the stored
     // commit index's window (see commitSaveRequested).
     const entriesNeedIt =
@@ -1299,6 +1300,10 @@ const emptyReady: Ready = Object.freeze({
 const emptyReadyWantingTicks: Ready = Object.freeze({ ...emptyReady, wantsTick: true });
 
 /** Moves every item out of `pending` into a new array (`none` when there are none). */
+function byIndex(a: LogEntry, b: LogEntry): number {
+  return a.index - b.index;
+}
+
 function takeAll<T>(pending: T[]): readonly T[] {
   if (pending.length === 0) return none;
   return pending.splice(0, pending.length);

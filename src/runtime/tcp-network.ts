@@ -152,6 +152,11 @@ class OutboundPeer {
   private failedAttempts = 0;
   private reconnectTimer: { cancel(): void } | undefined;
   private flushQueued = false;
+  /** The turn-end task of `enqueue`, made once (enqueue runs for every message). */
+  private readonly flushAtTurnEnd = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   constructor(
     private readonly peer: HostId,
@@ -174,10 +179,7 @@ class OutboundPeer {
       // Messages sent anywhere in this event-loop turn (every I/O callback of its poll
       // phase) go out together right after it.
       this.flushQueued = true;
-      atTurnEnd('send', () => {
-        this.flushQueued = false;
-        this.flush();
-      });
+      atTurnEnd('send', this.flushAtTurnEnd);
     }
     return true;
   }
@@ -399,10 +401,7 @@ export class TcpNetwork implements Network {
       this.stats.sendsDropped.closed += 1;
       return;
     }
-    if (to === this.self) {
-      setImmediate(() => this.deliver(this.self, payload));
-      return;
-    }
+    if (to === this.self) return this.sendToSelf(payload);
     const keyIdBytes = this.currentKeyring.signingKeyId.length;
     if (frameBodyBytes(keyIdBytes, this.self, to, payload.byteLength) > this.limits.frameBytesMax) {
       this.stats.sendsDropped['payload-too-large'] += 1;
@@ -419,6 +418,10 @@ export class TcpNetwork implements Network {
       this.peers.set(to, peer);
     }
     if (!peer.enqueue(payload)) this.stats.sendsDropped['queue-full'] += 1;
+  }
+  /** A message to this host: delivered on a later turn, as if it had crossed the network. */
+  private sendToSelf(payload: Uint8Array): void {
+    setImmediate(() => this.deliver(this.self, payload));
   }
 
   onReceive(handler: MessageHandler): void {
