@@ -71,13 +71,14 @@ function applyCommands(state: CellState, commands: readonly CellCommand[], index
 export function applyEntry(state: CellState, entry: LogEntry): AppliedEntry {
   if (entry.index !== state.appliedIndex + 1)
     throw new Error(`applyEntry: index ${entry.index} after ${state.appliedIndex}`);
-  let applied: AppliedEntry = { index: entry.index, results: [], granted: [], released: [] };
+  let applied: AppliedEntry | undefined;
   if (entry.value.kind === 'payload') {
     // Every replica decodes the same bytes the same way: an undecodable payload (which the
     // leader's codec never makes) is a no-op everywhere.
     const decoded = decodePayload(entry.value.payload);
     if (decoded.kind === 'decoded') applied = applyCommands(state, decoded.value, entry.index);
   }
+  applied ??= { index: entry.index, results: [], granted: [], released: [] };
   state.appliedIndex = entry.index;
   if (state.model.appliedIndex < entry.index) state.model = { ...state.model, appliedIndex: entry.index };
   return applied;

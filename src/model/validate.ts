@@ -183,18 +183,6 @@ function checkWrite(
   return undefined;
 }
 
-function checkEach(
-  list: readonly unknown[],
-  name: string,
-  check: (entry: unknown, field: string) => Check,
-): Check {
-  for (let i = 0; i < list.length; i++) {
-    const error = check(list[i], `${name}[${i}]`);
-    if (error !== undefined) return error;
-  }
-  return undefined;
-}
-
 function validateTransaction(candidate: Record<string, unknown>, limits: ModelLimits): Check {
   const reads = checkList(candidate['reads'], 'reads', limits);
   if (!Array.isArray(reads)) return reads as InvalidOperation;
@@ -205,11 +193,19 @@ function validateTransaction(candidate: Record<string, unknown>, limits: ModelLi
   const tally = new TransactionTally();
   const readKeys = new Set<string>();
   const written = new Map<string, string>();
-  const error =
-    checkEach(reads, 'reads', (entry, field) => checkRead(entry, field, limits, tally, readKeys)) ??
-    checkEach(conditions, 'conditions', (entry, field) => checkCondition(entry, field, limits, tally)) ??
-    checkEach(writes, 'writes', (entry, field) => checkWrite(entry, field, limits, tally, written));
-  if (error !== undefined) return error;
+  // Plain loops (this runs on every replica for every entry applied): no closures.
+  for (let i = 0; i < reads.length; i++) {
+    const error = checkRead(reads[i], `reads[${i}]`, limits, tally, readKeys);
+    if (error !== undefined) return error;
+  }
+  for (let i = 0; i < conditions.length; i++) {
+    const error = checkCondition(conditions[i], `conditions[${i}]`, limits, tally);
+    if (error !== undefined) return error;
+  }
+  for (let i = 0; i < writes.length; i++) {
+    const error = checkWrite(writes[i], `writes[${i}]`, limits, tally, written);
+    if (error !== undefined) return error;
+  }
   if (tally.keys.size > limits.keysPerTransactionMax) {
     return invalid(
       'keys',
