@@ -394,6 +394,11 @@ export class CellReplica {
     );
   }
 
+  /** Whether this replica leads its cell now (it may still lose the lead to a higher ballot). */
+  get isLeader(): boolean {
+    return !this.closed && this.failure === undefined && this.paxos.isLeader;
+  }
+
   /** A client request; never rejects: every outcome is a typed CellResponse. */
   submit(request: CellRequest): Promise<CellResponse> {
     return new Promise<CellResponse>((resolveOnce) => {

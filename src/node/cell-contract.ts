@@ -34,6 +34,8 @@ export interface CellReplicaLike {
   tick(): void;
   readonly wantsTick: boolean;
   readonly isQuiescent: boolean;
+  /** Whether it leads its cell now: the node then submits to it without routing. */
+  readonly isLeader: boolean;
   submit(request: CellRequest): Promise<CellResponse>;
   /** A membership change or a no-op (paper §2.4); answered once chosen or refused. */
   admin(request: CellAdminRequest): Promise<CellAdminResponse>;

@@ -91,6 +91,14 @@ export class CellTable {
     return slot.replica;
   }
 
+  /** The replica if it is in memory, marked as just used (the caller calls afterCall). */
+  touchReady(cellId: CellId): CellReplicaLike | undefined {
+    const slot = this.slots.get(cellId);
+    if (slot?.state !== 'ready') return undefined;
+    this.touch(cellId, slot);
+    return slot.replica;
+  }
+
   /** Runs `work` with the replica now if in memory, after loading if not (when `hosted`). */
   withReplica(cellId: CellId, hosted: () => boolean, work: ReplicaWork): void {
     const slot = this.slots.get(cellId);

@@ -75,6 +75,36 @@ describe('node in the simulator (7 hosts, many cells per node)', () => {
     expect(hostedPerNode.reduce((sum, count) => sum + count, 0)).toBe(40 * 5);
   });
 
+  it('serves a request at the node whose replica leads without forwarding it; once deposed unawares, the replica answers outcome-unknown and steps down', async () => {
+    const colony = simColony({ seed: 11 });
+    await colony.world.settle(colony.node('n1').createCell(cell('a'), members('n1', 'n2', 'n3', 'n4', 'n5')));
+    expect(committed(await submitUntilCommitted(colony, 'n1', cell('a'), putRequest('k', 1n)))).toBe(true);
+    const n1 = colony.node('n1');
+    const n1Leads = async (): Promise<boolean> => {
+      const described = await colony.world.settle(n1.describeCell(cell('a')));
+      return described.kind === 'described' && described.answeredBy === 'n1' && described.summary.isLeader;
+    };
+    expect(await n1Leads()).toBe(true);
+    const forwarded = n1.metrics().requestsForwarded;
+    expect(committed(await colony.world.settle(n1.submit(cell('a'), putRequest('k', 2n))))).toBe(true);
+    expect(n1.metrics().requestsForwarded).toBe(forwarded);
+    // Depose n1's replica without its hearing of it: cut n1 off while another member leads.
+    colony.world.net.partitionOff('n1-alone', ['n1']);
+    expect(committed(await submitUntilCommitted(colony, 'n2', cell('a'), putRequest('k', 3n)))).toBe(true);
+    colony.world.net.healPartition('n1-alone');
+    expect(await n1Leads()).toBe(true);
+    // It still believes it leads, so it proposes: the members refuse its old ballot, and the
+    // outcome is unknown (never retried elsewhere: it may have been chosen). It steps down,
+    // and the next request at n1 routes to the new leader.
+    expect((await colony.world.settle(n1.submit(cell('a'), putRequest('k', 4n)))).kind).toBe(
+      'outcome-unknown',
+    );
+    expect(await n1Leads()).toBe(false);
+    expect(committed(await colony.world.settle(n1.submit(cell('a'), putRequest('k', 5n))))).toBe(true);
+    expect(n1.metrics().requestsForwarded).toBeGreaterThan(forwarded);
+    expect(readValue(await submitUntilCommitted(colony, 'n3', cell('a'), getRequest('k')))).toBe(5n);
+  });
+
   it('forwards a request from a node that does not host the cell, finding it through its peers', async () => {
     const colony = simColony({ seed: 3 });
     await colony.world.settle(colony.node('n1').createCell(cell('far'), members('n1', 'n2', 'n3')));

@@ -87,6 +87,12 @@ type ForwardRouting =
 /** One attempt of routing a request to one node: its answer, or none in time. */
 type Attempt<T> = { readonly kind: 'answered'; readonly answer: T } | { readonly kind: 'timeout' };
 
+/** An attempt made before routing started (at this node's leading replica) and its answer. */
+interface FirstTry<T> {
+  readonly target: NodeId;
+  readonly answer: T;
+}
+
 /** What one answer means for routing: done (at the leader, or not), or where to try next. */
 type RouteHop =
   | { readonly kind: 'final'; readonly atLeader: boolean }
@@ -310,6 +316,15 @@ export class Node implements NodeService {
   }
 
   private async routeSubmit(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
+    // The common case, a client that found the leader: its replica is in memory here and
+    // leads, so it takes the request without a lookup of where the cell is. An answer that
+    // would send routing on (it lost the lead meanwhile) routes as usual.
+    let firstTry: FirstTry<SubmitResponse> | undefined;
+    if (this.table.peek(cellId)?.isLeader === true && !this.busy.has(cellId)) {
+      const answer = await this.submitHere(cellId, request);
+      if (submitHop(answer).kind === 'final') return answer;
+      firstTry = { target: this.self, answer };
+    }
     const routed = await this.route<SubmitResponse>(
       cellId,
       (target) =>
@@ -317,6 +332,7 @@ export class Node implements NodeService {
           ? this.reached(this.submitHere(cellId, request))
           : this.forward(target, cellId, request),
       submitHop,
+      firstTry,
     );
     if (routed === undefined) return { kind: 'not-found', cellId };
     if (routed.kind === 'answered') return routed.answer;
@@ -765,18 +781,32 @@ export class Node implements NodeService {
     return { kind: 'not-found' };
   }
 
-  private async submitHere(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
-    const replica = await this.table.replica(cellId, () => this.hosts(cellId));
-    if (replica !== undefined) {
-      this.clientRequestsServing += 1;
-      const answer = replica.submit(request);
-      this.table.afterCall(cellId, replica); // it has work now: tick it, keep it in memory
-      try {
-        return await answer;
-      } finally {
-        this.clientRequestsServing -= 1;
-      }
+  private submitHere(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
+    const loaded = this.table.touchReady(cellId);
+    return loaded !== undefined
+      ? this.submitTo(cellId, loaded, request)
+      : this.submitHereLoading(cellId, request);
+  }
+
+  private async submitTo(
+    cellId: CellId,
+    replica: CellReplicaLike,
+    request: CellRequest,
+  ): Promise<SubmitResponse> {
+    this.clientRequestsServing += 1;
+    const answer = replica.submit(request);
+    this.table.afterCall(cellId, replica); // it has work now: tick it, keep it in memory
+    try {
+      return await answer;
+    } finally {
+      this.clientRequestsServing -= 1;
     }
+  }
+
+  /** Submits once the replica is loaded (if this node hosts the cell), else says where it is. */
+  private async submitHereLoading(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
+    const replica = await this.table.replica(cellId, () => this.hosts(cellId));
+    if (replica !== undefined) return this.submitTo(cellId, replica, request);
     const location = this.where(cellId);
     switch (location.kind) {
       case 'moved':
@@ -989,10 +1019,18 @@ export class Node implements NodeService {
     cellId: CellId,
     attempt: (target: NodeId) => Promise<Attempt<T>>,
     hopOf: (answer: T) => RouteHop,
+    firstTry?: FirstTry<T>,
   ): Promise<Attempt<T> | undefined> {
     const state: RouteState = { tried: new Set(), members: undefined, hint: undefined };
     let last: Attempt<T> | undefined;
-    for (let count = 0; count < this.limits.forwardAttemptsMax; count += 1) {
+    let count = 0;
+    if (firstTry !== undefined) {
+      // An attempt the caller made already: routing goes on from its answer.
+      last = { kind: 'answered', answer: firstTry.answer };
+      count += 1;
+      if (!(await this.followUp(cellId, firstTry.target, hopOf(firstTry.answer), state))) return last;
+    }
+    for (; count < this.limits.forwardAttemptsMax; count += 1) {
       const target = await this.pickTarget(cellId, state);
       if (target === undefined) break;
       const reached = await attempt(target);
