@@ -16,7 +16,12 @@ export class ByteWriter {
   private buffer: Uint8Array;
   private length = 0;
 
-  constructor(initialBytes = 256) {
+  /**
+   * V8 keeps a typed array of at most 64 bytes on the heap, and puts a bigger one's bytes
+   * outside it, which costs about eight times as much to allocate and to collect: most
+   * encodings fit in 64 bytes, and a longer one grows the buffer as it goes.
+   */
+  constructor(initialBytes = 64) {
     this.buffer = new Uint8Array(initialBytes);
   }
 

@@ -132,6 +132,15 @@ describe('codec rejects', () => {
     }
   });
 
+  it('C-05 byte values of every length from 0 to 300 round trip (the writer grows past its first 64 bytes)', () => {
+    for (let length = 0; length <= 300; length += 1) {
+      const value = Uint8Array.from({ length }, (_, index) => (index * 7 + length) & 0xff);
+      const encoded = encodeValue(value);
+      expect(decodedValue(decodeValue(encoded))).toEqual(value);
+      expect(hex(encodeValue(decodedValue(decodeValue(encoded))))).toBe(hex(encoded));
+    }
+  });
+
   it('C-10 an unknown format version', () => {
     expectError(decodeValue(bytesOf('02 02 01')), 'unknown-version', 'formatVersion');
     expectError(decodeOperation(bytesOf('00 00 00 00 00')), 'unknown-version', 'formatVersion');
