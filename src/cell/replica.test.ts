@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { partitionKey, scan, transaction } from '../model/index.ts';
 import type { Operation } from '../model/index.ts';
 import { nodeId } from '../paxos/index.ts';
-import type { Ballot, LogIndex } from '../paxos/index.ts';
+import type { Ballot, LogEntry, LogIndex } from '../paxos/index.ts';
+import type { Storage } from '../env/index.ts';
 import { constant, uniform } from '../simworld/index.ts';
 import { CellReplica } from './replica.ts';
 import { cellKeyPrefix, CellStore } from './storage-layout.ts';
@@ -493,5 +494,76 @@ describe('storage layout', () => {
     expect(entryKeys.map(([key]) => Number(Buffer.from(key).readBigUInt64BE(at)))).toEqual(indices);
     const loaded = new CellStore({ ...empty, range: () => stored }, cellId).load();
     expect(loaded.kind === 'found' && loaded.state.entries).toEqual(entries);
+  });
+
+  it('a compaction deletes the entries it drops by key, without a range read, once it knows the last snapshot index', () => {
+    const cellId = partitionKey('compacting');
+    const configs = [{ effectiveFrom: 1 as LogIndex, members: [nodeId('n1'), nodeId('n2'), nodeId('n3')] }];
+    const ballot = { round: 2, nodeId: nodeId('n1') } as Ballot;
+    const entry = (index: number): LogEntry => ({
+      index: index as LogIndex,
+      ballot,
+      value: { kind: 'payload', payload: Uint8Array.of(index) },
+    });
+    const stored = new Map<string, readonly [Uint8Array, Uint8Array]>();
+    let rangeReads = 0;
+    const storage: Storage = {
+      get: (key) => stored.get(Buffer.from(key).toString('hex'))?.[1],
+      range: (range) => {
+        rangeReads += 1;
+        return [...stored.values()]
+          .filter(([key]) => range.start === undefined || Buffer.compare(key, range.start) >= 0)
+          .filter(([key]) => range.end === undefined || Buffer.compare(key, range.end) < 0)
+          .sort(([a], [b]) => Buffer.compare(a, b));
+      },
+      write: (batch) => {
+        for (const write of batch) {
+          const hex = Buffer.from(write.key).toString('hex');
+          if (write.kind === 'put') stored.set(hex, [write.key, write.value]);
+          else stored.delete(hex);
+        }
+        return Promise.resolve();
+      },
+    };
+    const compact = (store: CellStore, index: number): number => {
+      const before = rangeReads;
+      void storage.write(
+        store.batchFor(
+          { entries: [], snapshot: { index: index as LogIndex, configs } },
+          { appliedIndex: index, bytes: Uint8Array.of(index) },
+        ),
+      );
+      return rangeReads - before;
+    };
+    const entriesStored = (): number[] => {
+      const loaded = new CellStore(storage, cellId).load();
+      return loaded.kind === 'found' ? loaded.state.entries.map((e) => e.index) : [];
+    };
+    const store = new CellStore(storage, cellId);
+    void storage.write(
+      store.batchFor(
+        {
+          entries: [1, 2, 3, 4, 5, 6, 7, 8].map(entry),
+          commitIndex: 8 as LogIndex,
+          snapshot: { index: 0 as LogIndex, configs },
+        },
+        { appliedIndex: 0, bytes: Uint8Array.of(0) },
+      ),
+    );
+    expect(compact(store, 5)).toBe(0);
+    expect(entriesStored()).toEqual([6, 7, 8]);
+    // A store loaded from storage knows the snapshot index it found.
+    const reloaded = new CellStore(storage, cellId);
+    expect(reloaded.load().kind).toBe('found');
+    expect(compact(reloaded, 7)).toBe(0);
+    expect(entriesStored()).toEqual([8]);
+    // An entry left at or below the snapshot (ignored by a load) makes the next compaction
+    // list the stored entry keys, so it is deleted too.
+    void storage.write(store.batchFor({ entries: [entry(3)] }));
+    const withLeftover = new CellStore(storage, cellId);
+    expect(withLeftover.load().kind).toBe('found');
+    expect(compact(withLeftover, 8)).toBe(1);
+    expect(entriesStored()).toEqual([]);
+    expect([...stored.values()].filter(([key]) => key[cellKeyPrefix(cellId).length] === 0x10)).toEqual([]);
   });
 });

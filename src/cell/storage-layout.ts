@@ -231,8 +231,21 @@ export interface StoredStateSnapshot {
 }
 
 /** Binds one cell's key layout to a storage. */
+/**
+ * A compaction deletes its entries' keys one by one (no range read) when it knows the index
+ * of the snapshot before it and drops at most this many indices; otherwise (the first
+ * compaction after a create, a lagging replica installing a peer's snapshot far ahead) it
+ * lists the stored entry keys below the new snapshot.
+ */
+const compactionDeletesMax = 4096;
+
 export class CellStore {
   readonly prefix: Uint8Array;
+  /**
+   * The snapshot index of the last snapshot meta written or loaded, when no stored entry
+   * lies at or below it (so the stored entries are all above it); undefined when unknown.
+   */
+  private snapshotIndexStored: number | undefined;
 
   constructor(
     readonly storage: Storage,
@@ -251,9 +264,19 @@ export class CellStore {
   batchFor(delta: PersistDelta | undefined, stateSnapshot?: StoredStateSnapshot): StorageWrite[] {
     const writes: StorageWrite[] = [];
     if (delta?.snapshot !== undefined) {
-      const end = key(this.prefix, TAG_ENTRY, delta.snapshot.index + 1);
-      for (const [k] of this.storage.range({ start: key(this.prefix, TAG_ENTRY, 0), end }))
-        writes.push({ kind: 'delete', key: k });
+      const from = this.snapshotIndexStored;
+      const to = delta.snapshot.index;
+      if (from !== undefined && from <= to && to - from <= compactionDeletesMax) {
+        // Every stored entry lies above `from`: delete (from, to] by key, without a range
+        // read (which sorts the storage overlay's new keys and opens an LMDB cursor).
+        for (let index = from + 1; index <= to; index += 1)
+          writes.push({ kind: 'delete', key: key(this.prefix, TAG_ENTRY, index) });
+      } else {
+        const end = key(this.prefix, TAG_ENTRY, to + 1);
+        for (const [k] of this.storage.range({ start: key(this.prefix, TAG_ENTRY, 0), end }))
+          writes.push({ kind: 'delete', key: k });
+      }
+      this.snapshotIndexStored = to;
       writeSnapshotMeta(startSeal(), delta.snapshot);
       writes.push(this.put(TAG_SNAPSHOT_META));
     }
@@ -347,6 +370,10 @@ export class CellStore {
       promised.kind !== 'decoded'
     )
       return { kind: 'corrupt', detail: 'undecodable record' };
+    // Entries at or below the snapshot are ignored (and deleted by the next compaction's
+    // range read); with none, compactions delete by key.
+    const snapshotIndex = snapshot.value.index;
+    this.snapshotIndexStored = entries.some((e) => e.index <= snapshotIndex) ? undefined : snapshotIndex;
     const state: PersistedState = {
       promisedBallot: promised.value,
       commitIndex: commitIndex.value as LogIndex,
