@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeId } from '../paxos/index.ts';
 import { checkHistoryLinearizable, HistoryRecorder } from '../simworld/checkers/index.ts';
 import type { NodeId } from '../paxos/index.ts';
+import { cellIdProblem } from './node.ts';
 import type { SimColony } from './testing/sim-colony.ts';
 import type { CellSummary } from './wire.ts';
 import {
@@ -103,6 +104,18 @@ describe('node in the simulator (7 hosts, many cells per node)', () => {
     expect(committed(await colony.world.settle(n1.submit(cell('a'), putRequest('k', 5n))))).toBe(true);
     expect(n1.metrics().requestsForwarded).toBeGreaterThan(forwarded);
     expect(readValue(await submitUntilCommitted(colony, 'n3', cell('a'), getRequest('k')))).toBe(5n);
+  });
+
+  it('refuses a cell id over 256 UTF-8 bytes, however its characters are encoded, as invalid', () => {
+    expect(cellIdProblem('x'.repeat(256))).toBeUndefined();
+    expect(cellIdProblem('x'.repeat(257))).toBe('cell id is over 256 bytes');
+    expect(cellIdProblem('é'.repeat(128))).toBeUndefined(); // 2 bytes each
+    expect(cellIdProblem('é'.repeat(129))).toBe('cell id is over 256 bytes');
+    expect(cellIdProblem('€'.repeat(85))).toBeUndefined(); // 3 bytes each
+    expect(cellIdProblem('€'.repeat(86))).toBe('cell id is over 256 bytes');
+    expect(cellIdProblem('😀'.repeat(64))).toBeUndefined(); // 4 bytes, 2 code units each
+    expect(cellIdProblem('😀'.repeat(65))).toBe('cell id is over 256 bytes');
+    expect(cellIdProblem('')).toBe('cell id is empty');
   });
 
   it('forwards a request from a node that does not host the cell, finding it through its peers', async () => {

@@ -146,7 +146,9 @@ function zeroMetrics(): MutableMetrics {
 /** Checks a cell id: non-empty and within the byte bound. */
 export function cellIdProblem(cellId: string): string | undefined {
   if (cellId.length === 0) return 'cell id is empty';
-  if (utf8(cellId).length > cellIdBytesMax) return `cell id is over ${cellIdBytesMax} bytes`;
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8: short ids need no encoding (every request).
+  if (cellId.length * 3 > cellIdBytesMax && utf8(cellId).length > cellIdBytesMax)
+    return `cell id is over ${cellIdBytesMax} bytes`;
   return undefined;
 }
 

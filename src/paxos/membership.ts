@@ -98,7 +98,7 @@ export function quorumSize(members: readonly NodeId[]): number {
 }
 
 /** True when `voters` contains a majority of `members`. */
-export function hasQuorum(members: readonly NodeId[], voters: ReadonlySet<NodeId>): boolean {
+export function hasQuorum(members: readonly NodeId[], voters: { has(member: NodeId): boolean }): boolean {
   let votes = 0;
   for (const member of members) if (voters.has(member)) votes += 1;
   return votes >= quorumSize(members);

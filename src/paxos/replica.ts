@@ -726,7 +726,7 @@ export class Replica {
 
   /** True if a quorum of `members` promised; otherwise asks the missing ones (rate-limited). */
   private havePromisesFrom(leader: Extract<Role, { kind: 'leader' }>, members: readonly NodeId[]): boolean {
-    if (hasQuorum(members, new Set(leader.promises.keys()))) return true;
+    if (hasQuorum(members, leader.promises)) return true;
     const due =
       leader.lastPrepareTick === undefined ||
       this.now - leader.lastPrepareTick >= this.options.retransmitTicks;
