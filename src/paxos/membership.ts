@@ -30,8 +30,13 @@ export class MembershipHistory {
    * every index a leader may propose (its pipeline stays within commitIndex + alpha).
    */
   membersAt(index: LogIndex): readonly NodeId[] {
-    let current = this.records[0];
-    for (const record of this.records) {
+    const records = this.records;
+    // Asked on every message; almost always there is one record, or the last one applies.
+    const last = records[records.length - 1];
+    if (last !== undefined && last.effectiveFrom <= index) return last.members;
+    let current = records[0];
+    for (let i = 1; i < records.length; i += 1) {
+      const record = records[i]!;
       if (record.effectiveFrom <= index) current = record;
       else break;
     }
