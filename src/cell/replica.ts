@@ -680,7 +680,8 @@ export class CellReplica {
 
   /** Writes a Ready's batch; once durable, processes it and what waited behind it. */
   private persist(item: ReadyInFlight, batch: readonly StorageWrite[]): void {
-    // Apart from afterCall, which runs for every message: these closures capture `item`.
+    // A method of its own because these closures capture `item`: inside afterCall, which
+    // runs for every message, V8 would allocate `item`'s context on every call.
     this.counters.persistBatches += 1;
     this.env.storage.write(batch).then(
       () => {

@@ -230,7 +230,6 @@ export interface StoredStateSnapshot {
   readonly bytes: Uint8Array;
 }
 
-/** Binds one cell's key layout to a storage. */
 /**
  * A compaction deletes its entries' keys one by one (no range read) when it knows the index
  * of the snapshot before it and drops at most this many indices; otherwise (the first
@@ -239,6 +238,7 @@ export interface StoredStateSnapshot {
  */
 const compactionDeletesMax = 4096;
 
+/** Binds one cell's key layout to a storage. */
 export class CellStore {
   readonly prefix: Uint8Array;
   /**
