@@ -81,20 +81,13 @@ export class CellTable {
   }
 
   /**
-   * The replica if it is in memory and runs as `self`, marked as just used (the hot path of
-   * every peer message; the caller calls afterCall after handing it work).
+   * The replica if it is in memory (and runs as `self`, when given), marked as just used: the
+   * hot path of every peer message and client request (the caller calls afterCall after
+   * handing it work).
    */
-  touchLoaded(cellId: CellId, self: NodeId): CellReplicaLike | undefined {
+  touchLoaded(cellId: CellId, self?: NodeId): CellReplicaLike | undefined {
     const slot = this.slots.get(cellId);
-    if (slot?.state !== 'ready' || slot.self !== self) return undefined;
-    this.touch(cellId, slot);
-    return slot.replica;
-  }
-
-  /** The replica if it is in memory, marked as just used (the caller calls afterCall). */
-  touchReady(cellId: CellId): CellReplicaLike | undefined {
-    const slot = this.slots.get(cellId);
-    if (slot?.state !== 'ready') return undefined;
+    if (slot?.state !== 'ready' || (self !== undefined && slot.self !== self)) return undefined;
     this.touch(cellId, slot);
     return slot.replica;
   }

@@ -784,7 +784,7 @@ export class Node implements NodeService {
   }
 
   private submitHere(cellId: CellId, request: CellRequest): Promise<SubmitResponse> {
-    const loaded = this.table.touchReady(cellId);
+    const loaded = this.table.touchLoaded(cellId);
     return loaded !== undefined
       ? this.submitTo(cellId, loaded, request)
       : this.submitHereLoading(cellId, request);
