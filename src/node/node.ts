@@ -15,6 +15,7 @@ import type {
   CellBinding,
   CellEnv,
   CellId,
+  CellMembershipStatus,
   CellReplicaLike,
   CellRequest,
   MembershipChange,
@@ -840,7 +841,13 @@ export class Node implements NodeService {
 
   private async describeHere(cellId: CellId): Promise<DescribeAnswer> {
     const replica = await this.table.replica(cellId, () => this.hosts(cellId));
-    if (replica !== undefined) return { kind: 'described', summary: summarize(replica) };
+    if (replica !== undefined) {
+      const status = replica.membership();
+      // A removed replica lingers until it retires, and its view stops at its removal: it
+      // points on, as the forwarding pointer it leaves when it retires will.
+      if (status.removedFrom === undefined) return { kind: 'described', summary: summarize(replica) };
+      return { kind: 'moved', members: onwardMembers(status, this.table.selfOf(cellId) ?? this.self) };
+    }
     const location = this.where(cellId);
     return location.kind === 'moved' ? location : { kind: 'not-found' };
   }
@@ -939,13 +946,7 @@ export class Node implements NodeService {
     const replica = await this.table.replica(cellId, () => this.hosts(cellId));
     const status = replica?.membership();
     if (status === undefined || (status.isMember && status.removedFrom === undefined)) return;
-    // The pointer: the members it knows minus itself (its change is single-node, so every one of
-    // them is a member of the new configuration, whether or not the change is in effect here).
-    await this.retireHere(
-      cellId,
-      self,
-      status.members.filter((member) => member !== self),
-    );
+    await this.retireHere(cellId, self, onwardMembers(status, self));
   }
 
   private deleteHere(cellId: CellId, movedTo: readonly NodeId[]): Promise<AdminOutcome> {
@@ -1295,6 +1296,15 @@ function adminHop(answer: AdminCellResponse): RouteHop {
     case 'outcome-unknown':
       return { kind: 'final', atLeader: false };
   }
+}
+
+/**
+ * Where a removed replica points: the members it knows minus itself (its change is
+ * single-node, so every one of them is a member of the new configuration, whether or not the
+ * change is in effect there).
+ */
+function onwardMembers(status: CellMembershipStatus, self: NodeId): NodeId[] {
+  return status.members.filter((member) => member !== self);
 }
 
 function summarize(replica: CellReplicaLike): CellSummary {

@@ -91,6 +91,25 @@ describe('node reconfiguration in the simulator (paper §2.4)', () => {
     expect(described).toMatchObject({ kind: 'described', summary: { members: ['n1', 'n2', 'n3'] } });
   });
 
+  it('a removed replica not yet retired sends a describe on to the members, never answering with its stale view', async () => {
+    const colony = simColony({ seed: 23, limits: { retireAfterMs: 60_000 } });
+    await created(colony, 'r', members('n1', 'n2', 'n3', 'n4'));
+    expect(committed(await submitUntilCommitted(colony, 'n1', cell('r'), putRequest('k', 9n)))).toBe(true);
+    const removed = await adminUntilAnswered(colony, 'n1', 'r', {
+      kind: 'reconfigure',
+      change: { kind: 'remove', node: nodeId('n4') },
+    });
+    expect(removed).toMatchObject({ kind: 'reconfigured', members: ['n1', 'n2', 'n3'] });
+    // The change takes effect alpha entries later; n4 no longer hears of commits after it.
+    for (let index = 0; index < 3; index += 1) await adminUntilAnswered(colony, 'n1', 'r', { kind: 'noop' });
+    await colony.world.runFor(2_000);
+    const n4 = colony.node('n4');
+    expect(n4.listCells().map((hosted) => hosted.cellId)).toEqual([cell('r')]); // not retired yet
+    const described = await colony.world.settle(n4.describeCell(cell('r')));
+    expect(described).toMatchObject({ kind: 'described', summary: { members: ['n1', 'n2', 'n3'] } });
+    expect(['n1', 'n2', 'n3']).toContain(described.kind === 'described' ? described.answeredBy : undefined);
+  });
+
   it('a replica that was down while it was removed learns it on its first request after restart, and retires (§2.4)', async () => {
     const colony = simColony({ seed: 24, limits: { retireAfterMs: 500 } });
     await created(colony, 'd', members('n1', 'n2', 'n3', 'n4'));
